@@ -1,0 +1,38 @@
+// The interface both forward passes (CPU reference, GPU) implement. One call to step() is one
+// engine step: every listed sequence is advanced by its tokens (1 for decode, several for a
+// prefill chunk) and the next token of each entry is sampled from the logits of its last token.
+import type { ModelConfig } from './config.js';
+
+export interface StepEntry {
+  /** Sequence id from newSequence(). */
+  seq: number;
+  /** Tokens appended at the sequence's current length, in order. */
+  tokens: number[];
+  /** Sampling for this entry (see src/ops/reference.ts `sample`): temperature <= 0 is greedy. */
+  temperature: number;
+  topP: number;
+  /** Uniform random number in [0, 1) used by the sampler. */
+  u: number;
+}
+
+export interface StepResult {
+  /** Next token per entry, sampled from the logits of the entry's last token. */
+  next: Uint32Array;
+  /** (entries, vocab) logits of each entry's last token, when asked for. */
+  logits?: Float32Array;
+}
+
+export interface Backend {
+  readonly kind: 'cpu' | 'gpu';
+  readonly config: ModelConfig;
+  /** Maximum number of sequences that can be alive at once. */
+  readonly maxSequences: number;
+  /** Allocates a sequence (empty context) and returns its id. */
+  newSequence(): number;
+  /** Frees a sequence and its KV cache. */
+  freeSequence(seq: number): void;
+  /** Current length (tokens in the KV cache) of a sequence. */
+  length(seq: number): number;
+  step(entries: StepEntry[], options?: { wantLogits?: boolean }): Promise<StepResult>;
+  destroy(): void;
+}
