@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// `npm test`: type-checks, then runs every Vitest suite (unit, Node GPU on Dawn/SwiftShader, and
+// browser tests that drive Chromium through Playwright), and ends with one line
+// `N passed, N failed, N skipped` totalled over all of them. Exits non-zero on any failure.
+//
+// Chromium is looked for in $MULTIPLEX_CHROMIUM, $CHROMIUM_PATH, /usr/bin/chromium, then
+// Playwright's own browsers. Where none exists it installs Debian's (as root) or stops with one
+// sentence saying how. Browsers are never downloaded by Playwright.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const env = { ...process.env };
+
+function findChromium() {
+  const candidates = [env.MULTIPLEX_CHROMIUM, env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  return undefined;
+}
+
+async function playwrightChromium() {
+  try {
+    const { chromium } = await import('playwright-core');
+    const p = chromium.executablePath();
+    return p && existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let chromium = findChromium() ?? (await playwrightChromium());
+if (!chromium) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && existsSync('/usr/bin/apt-get')) {
+    console.error('No Chromium found: installing Debian\'s chromium package (apt-get install -y chromium)...');
+    const opts = { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } };
+    spawnSync('apt-get', ['update'], opts);
+    spawnSync('apt-get', ['install', '-y', 'chromium'], opts);
+    chromium = findChromium();
+  }
+  if (!chromium) {
+    console.error(
+      'No Chromium found: install one (as root: `apt-get install -y chromium`) or set MULTIPLEX_CHROMIUM to its path, then run `npm test` again.',
+    );
+    process.exit(1);
+  }
+}
+env.MULTIPLEX_CHROMIUM = chromium;
+
+// Dawn (the `webgpu` package) needs libvulkan.so.1; Debian's chromium ships one beside
+// SwiftShader, so point the loader there when the system has none.
+const ldconfig = spawnSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' });
+if (!(ldconfig.stdout ?? '').includes('libvulkan.so.1') && existsSync('/usr/lib/chromium/libvulkan.so.1')) {
+  env.LD_LIBRARY_PATH = ['/usr/lib/chromium', env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+
+// 1. Type check (counted as one check).
+if (!args.includes('--no-typecheck')) {
+  const tsc = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '--noEmit', '-p', root], {
+    stdio: 'inherit',
+    env,
+    cwd: root,
+  });
+  if (tsc.status === 0) {
+    passed++;
+    console.log('typecheck: ok');
+  } else {
+    failed++;
+    console.log('typecheck: FAILED');
+  }
+}
+
+// 2. Vitest: every suite in one run.
+const report = `${root}.vitest-report.json`;
+rmSync(report, { force: true });
+const vitestArgs = [
+  `${root}node_modules/vitest/vitest.mjs`,
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...args.filter((a) => a !== '--no-typecheck'),
+];
+const vt = spawnSync(process.execPath, vitestArgs, { stdio: 'inherit', env, cwd: root });
+if (existsSync(report)) {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  passed += r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  // A suite that failed to load has no tests in the counts: count it as a failure.
+  for (const f of r.testResults ?? []) {
+    if (f.status === 'failed' && (f.assertionResults ?? []).length === 0) {
+      failed++;
+      console.log(`failed to run: ${f.name}: ${(f.message ?? '').split('\n')[0]}`);
+    }
+  }
+} else {
+  failed++;
+  console.log(`vitest produced no report (exit ${vt.status})`);
+}
+if (vt.status !== 0 && failed === 0) {
+  failed++;
+  console.log(`vitest exited with ${vt.status}`);
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,140 @@
+// Matmul on the GPU: y(M, N) = x(M, K) · w(N, K)ᵀ [+ residual(M, N)], weights stored (out, in).
+// Two kernels: kernels/matvec.wgsl for few rows (decode) and kernels/matmul.wgsl, a tiled,
+// register-blocked GEMM, for many rows (prefill, large batches). The named variants below are the
+// configurations a kernel lab can run side by side; chooseMatmulVariant is the default rule.
+import { bindBuffers, ceilDiv, getPipeline } from '../pipelines.js';
+import type { UniformArena } from '../uniforms.js';
+import { dispatch1d } from './add.js';
+import { checkBuffer, checkDims, checkDistinct } from './checks.js';
+
+/** Tiled GEMM (kernels/matmul.wgsl): a workgroup of WGX×WGY threads owns a (WGY·TM)×(WGX·TN) tile. */
+export interface GemmVariant {
+  kind: 'gemm';
+  name: string;
+  /** The WGSL override constants; TM and TN must be <= the kernel's MAX_T (8). */
+  constants: { WGX: number; WGY: number; TM: number; TN: number; TK: number };
+}
+
+/** Matvec (kernels/matvec.wgsl): TPC threads per output column, COLS columns and ROWS rows per workgroup. */
+export interface MatvecVariant {
+  kind: 'matvec';
+  name: string;
+  /** The WGSL override constants; TPC a power of two, ROWS <= the kernel's MAX_ROWS (8). */
+  constants: { TPC: number; COLS: number; ROWS: number };
+}
+
+export type MatmulVariant = GemmVariant | MatvecVariant;
+
+/** Every variant, for the kernel lab; any of them is correct for any shape. */
+export const MATMUL_VARIANTS = [
+  { kind: 'matvec', name: 'matvec-r1', constants: { TPC: 64, COLS: 4, ROWS: 1 } },
+  { kind: 'matvec', name: 'matvec-r4', constants: { TPC: 32, COLS: 4, ROWS: 4 } },
+  { kind: 'matvec', name: 'matvec-r1-c16', constants: { TPC: 16, COLS: 16, ROWS: 1 } },
+  { kind: 'gemm', name: 'gemm-16x16-1x1', constants: { WGX: 16, WGY: 16, TM: 1, TN: 1, TK: 16 } },
+  { kind: 'gemm', name: 'gemm-32x32-2x2', constants: { WGX: 16, WGY: 16, TM: 2, TN: 2, TK: 16 } },
+  { kind: 'gemm', name: 'gemm-64x64-4x4', constants: { WGX: 16, WGY: 16, TM: 4, TN: 4, TK: 16 } },
+  { kind: 'gemm', name: 'gemm-32x64-4x4', constants: { WGX: 16, WGY: 8, TM: 4, TN: 4, TK: 16 } },
+] as const satisfies readonly MatmulVariant[];
+
+export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
+
+export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
+  const v = MATMUL_VARIANTS.find((x) => x.name === name);
+  if (!v) throw new Error(`matmul: unknown variant "${name}" (known: ${MATMUL_VARIANTS.map((x) => x.name).join(', ')})`);
+  return v;
+}
+
+/** Rows up to which the matvec kernel is chosen (one matvec-r4 row block covers them all). */
+export const MATVEC_MAX_ROWS = 4;
+/** Tiles of 64×64 needed before the big GEMM tile is chosen (fewer would leave the GPU's cores idle). */
+export const GEMM_BIG_TILE_MIN_TILES = 32;
+
+/**
+ * The default rule:
+ * - M == 1: matvec-r1 (decode of one sequence: weight-bandwidth bound, K split across 64 threads);
+ * - M <= MATVEC_MAX_ROWS (4): matvec-r4 (each weight element read once for all rows);
+ * - otherwise the tiled GEMM: gemm-64x64-4x4 when it yields at least GEMM_BIG_TILE_MIN_TILES (32)
+ *   workgroups, else gemm-32x32-2x2 (4x the workgroups for small problems).
+ * K only picks the matvec entry point (vec4 loads when K % 4 == 0), not the variant.
+ */
+export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVariant {
+  void K;
+  if (M === 1) return matmulVariant('matvec-r1');
+  if (M <= MATVEC_MAX_ROWS) return matmulVariant('matvec-r4');
+  if (ceilDiv(M, 64) * ceilDiv(N, 64) >= GEMM_BIG_TILE_MIN_TILES) return matmulVariant('gemm-64x64-4x4');
+  return matmulVariant('gemm-32x32-2x2');
+}
+
+export interface MatmulOptions {
+  /** (M, N), added to the product (y = x·wᵀ + residual); must be a buffer other than y. */
+  residual?: GPUBuffer;
+  /** Forces a variant (by object or name) instead of chooseMatmulVariant. */
+  variant?: MatmulVariant | MatmulVariantName;
+}
+
+/** What encodeMatmul dispatched, for profiler labels and the kernel view. */
+export interface MatmulDispatch {
+  variant: MatmulVariant;
+  kernel: 'matmul' | 'matvec';
+  entryPoint: string;
+  workgroups: [number, number];
+}
+
+/**
+ * Records y(M, N) = x(M, K) · w(N, K)ᵀ [+ residual] into `pass` (one dispatch).
+ * x: (M, K), w: (N, K) (out, in) row-major, y: (M, N); all f32.
+ */
+export function encodeMatmul(
+  device: GPUDevice,
+  pass: GPUComputePassEncoder,
+  arena: UniformArena,
+  x: GPUBuffer,
+  w: GPUBuffer,
+  y: GPUBuffer,
+  M: number,
+  N: number,
+  K: number,
+  opts: MatmulOptions = {},
+): MatmulDispatch {
+  const op = 'encodeMatmul';
+  checkDims(op, { M, N, K });
+  checkBuffer(op, 'x', x, M * K, `x (M=${M}, K=${K})`);
+  checkBuffer(op, 'w', w, N * K, `w (N=${N}, K=${K})`);
+  checkBuffer(op, 'y', y, M * N, `y (M=${M}, N=${N})`);
+  const residual = opts.residual;
+  if (residual) checkBuffer(op, 'residual', residual, M * N, `residual (M=${M}, N=${N})`);
+  checkDistinct(op, ['y', y], ['x', x], ['w', w], ...(residual ? [['residual', residual] as [string, GPUBuffer]] : []));
+
+  const variant =
+    opts.variant === undefined
+      ? chooseMatmulVariant(M, N, K)
+      : typeof opts.variant === 'string'
+        ? matmulVariant(opts.variant)
+        : opts.variant;
+
+  let kernel: 'matmul' | 'matvec';
+  let entryPoint: string;
+  let colTiles: number;
+  let tiles: number;
+  if (variant.kind === 'gemm') {
+    const c = variant.constants;
+    kernel = 'matmul';
+    entryPoint = 'main';
+    colTiles = ceilDiv(N, c.WGX * c.TN);
+    tiles = ceilDiv(M, c.WGY * c.TM) * colTiles;
+  } else {
+    const c = variant.constants;
+    kernel = 'matvec';
+    entryPoint = K % 4 === 0 ? 'main_vec4' : 'main';
+    colTiles = ceilDiv(N, c.COLS);
+    tiles = ceilDiv(M, c.ROWS) * colTiles;
+  }
+  const p = getPipeline(device, kernel, { ...variant.constants }, entryPoint);
+  const [gx, gy] = dispatch1d(tiles);
+  const params = arena.alloc('uuuuuuu', [M, N, K, colTiles, tiles, gx, residual ? 1 : 0]);
+  pass.setPipeline(p);
+  // Without a residual the kernel never reads binding 2; x stands in (a second read-only binding).
+  pass.setBindGroup(0, bindBuffers(device, p, [x, w, residual ?? x, y, params], `${kernel}:${variant.name}`));
+  pass.dispatchWorkgroups(gx, gy);
+  return { variant, kernel, entryPoint, workgroups: [gx, gy] };
+}

@@ -1,0 +1,79 @@
+// Token sampling on the GPU, one workgroup per sequence (kernels/sample.wgsl), reproducing
+// `sample` and `argmax` of src/ops/reference.ts:
+//   logits:    (nSeqs, vocab) f32
+//   seqParams: (nSeqs) quads of f32 (temperature, topP, u, unused) — WGSL array<vec4<f32>>;
+//              build with packSampleParams
+//   out:       (nSeqs) u32 token ids
+import { bindBuffers, getPipeline } from '../pipelines.js';
+import type { UniformArena } from '../uniforms.js';
+import { checkBuffer, checkDims, checkDistinct } from './checks.js';
+
+const WG = 256;
+
+/** Per-sequence sampling parameters; u in [0, 1) is the caller's uniform random number. */
+export interface SampleParams {
+  temperature: number;
+  topP: number;
+  u: number;
+}
+
+/** seqParams contents: (nSeqs, 4) f32, row s = (temperature, topP, u, 0). */
+export function packSampleParams(params: readonly SampleParams[]): Float32Array {
+  const m = new Float32Array(params.length * 4);
+  params.forEach((p, i) => m.set([p.temperature, p.topP, p.u, 0], i * 4));
+  return m;
+}
+
+function checkCommon(device: GPUDevice, op: string, logits: GPUBuffer, out: GPUBuffer, nSeqs: number, vocab: number): void {
+  checkDims(op, { nSeqs, vocab });
+  checkBuffer(op, 'logits', logits, nSeqs * vocab, `(${nSeqs}, ${vocab}) f32`);
+  checkBuffer(op, 'out', out, nSeqs, `(${nSeqs}) u32`);
+  checkDistinct(op, ['out', out], ['logits', logits]);
+  if (nSeqs > device.limits.maxComputeWorkgroupsPerDimension) {
+    throw new Error(`${op}: nSeqs ${nSeqs} above ${device.limits.maxComputeWorkgroupsPerDimension} workgroups`);
+  }
+}
+
+/**
+ * Records sampling of one token per sequence: out[s] = sample(logits[s], temperature, topP, u)
+ * with (temperature, topP, u) = seqParams[s]. Dispatch: (nSeqs) workgroups of 256 threads.
+ */
+export function encodeSample(
+  device: GPUDevice,
+  pass: GPUComputePassEncoder,
+  arena: UniformArena,
+  logits: GPUBuffer,
+  seqParams: GPUBuffer,
+  out: GPUBuffer,
+  nSeqs: number,
+  vocab: number,
+): void {
+  const op = 'sample';
+  checkCommon(device, op, logits, out, nSeqs, vocab);
+  checkBuffer(op, 'seqParams', seqParams, nSeqs * 4, `(${nSeqs}) (temperature, topP, u, _) f32 quads`);
+  checkDistinct(op, ['out', out], ['seqParams', seqParams]);
+  const p = getPipeline(device, 'sample', { WG });
+  const params = arena.alloc('uu', [nSeqs, vocab]);
+  pass.setPipeline(p);
+  pass.setBindGroup(0, bindBuffers(device, p, [logits, out, params, seqParams], op));
+  pass.dispatchWorkgroups(nSeqs);
+}
+
+/** Records greedy decoding: out[s] = argmax(logits[s]), lowest index on ties. */
+export function encodeArgmax(
+  device: GPUDevice,
+  pass: GPUComputePassEncoder,
+  arena: UniformArena,
+  logits: GPUBuffer,
+  out: GPUBuffer,
+  nSeqs: number,
+  vocab: number,
+): void {
+  const op = 'argmax';
+  checkCommon(device, op, logits, out, nSeqs, vocab);
+  const p = getPipeline(device, 'sample', { WG }, 'argmax_main');
+  const params = arena.alloc('uu', [nSeqs, vocab]);
+  pass.setPipeline(p);
+  pass.setBindGroup(0, bindBuffers(device, p, [logits, out, params], op));
+  pass.dispatchWorkgroups(nSeqs);
+}

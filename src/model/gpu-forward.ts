@@ -1,0 +1,436 @@
+// GPU forward pass: advances a batch of sequences of different lengths in one step (decode
+// tokens and prefill chunks together, one command submission), writing K/V into a paged cache.
+//
+// Tokens of a step are flattened: decode tokens (one per sequence) first, then prefill chunks.
+// Every matmul runs over all T tokens of the step; attention reads each token's own sequence
+// through the block table. Only the last token of each entry goes through the classifier.
+import type { Backend, StepEntry, StepResult } from './backend.js';
+import { headDim, kvDim, type Model, type ModelConfig } from './config.js';
+import { BlockAllocator } from './kv-blocks.js';
+import type { GpuContext } from '../gpu/device.js';
+import { bufferFrom, STORAGE } from '../gpu/buffers.js';
+import { UniformArena } from '../gpu/uniforms.js';
+import type { Profiler } from '../gpu/profiler.js';
+import { encodeMatmul } from '../gpu/ops/matmul.js';
+import { encodeRmsnorm } from '../gpu/ops/rmsnorm.js';
+import { encodeRope } from '../gpu/ops/rope.js';
+import { encodeSwiglu } from '../gpu/ops/swiglu.js';
+import { encodeEmbedding } from '../gpu/ops/embedding.js';
+import { encodeKvWrite, encodeAttentionDecode, encodeAttentionPrefill } from '../gpu/ops/attention.js';
+import { encodeSample } from '../gpu/ops/sample.js';
+import type { PagedLayout } from '../ops/reference.js';
+
+export interface GpuBackendOptions {
+  /** Sequences alive at once (default 64). */
+  maxSequences?: number;
+  /** Tokens per submission (default 512); larger steps are split into several submissions. */
+  maxTokensPerStep?: number;
+  /** Positions per KV block (default 16). */
+  blockSize?: number;
+  /** Bytes for the KV cache over all layers (default: enough for every sequence at full context, at most 512 MiB). */
+  kvBudgetBytes?: number;
+  /** Times every kernel in its own pass when given. */
+  profiler?: Profiler;
+}
+
+interface GpuLayer {
+  rmsAtt: GPUBuffer; // (dim)
+  wq: GPUBuffer; // (dim, dim)
+  wk: GPUBuffer; // (kvDim, dim)
+  wv: GPUBuffer; // (kvDim, dim)
+  wo: GPUBuffer; // (dim, dim)
+  rmsFfn: GPUBuffer; // (dim)
+  w1: GPUBuffer; // (hidden, dim)
+  w2: GPUBuffer; // (dim, hidden)
+  w3: GPUBuffer; // (hidden, dim)
+  kCache: GPUBuffer; // (numBlocks, blockSize, nKvHeads, headDim)
+  vCache: GPUBuffer; // (numBlocks, blockSize, nKvHeads, headDim)
+}
+
+interface Piece {
+  entry: number;
+  seq: number;
+  tokens: number[];
+  start: number; // position of tokens[0]
+  last: boolean; // holds the entry's last token: its logits are sampled
+}
+
+export class KvCacheFullError extends Error {
+  constructor(need: number, free: number) {
+    super(`KV cache full: the step needs ${need} more blocks but ${free} are free; finish or free sequences first`);
+    this.name = 'KvCacheFullError';
+  }
+}
+
+export class GpuBackend implements Backend {
+  readonly kind = 'gpu' as const;
+  readonly config: ModelConfig;
+  readonly maxSequences: number;
+  readonly maxTokensPerStep: number;
+  readonly blockSize: number;
+  readonly numBlocks: number;
+  readonly layout: PagedLayout;
+  /** Dispatches recorded in the last submission. */
+  lastDispatches = 0;
+  /** Submissions made by the last step() call. */
+  lastSubmissions = 0;
+
+  private readonly device: GPUDevice;
+  private readonly profiler?: Profiler;
+  private readonly arena: UniformArena;
+  private readonly weights: GPUBuffer[] = [];
+  private readonly layers: GpuLayer[] = [];
+  private readonly tokenEmbedding: GPUBuffer;
+  private readonly rmsFinal: GPUBuffer;
+  private readonly wcls: GPUBuffer;
+  private readonly allocator: BlockAllocator;
+  private readonly blockTable: Uint32Array<ArrayBuffer>; // (maxSequences, maxBlocksPerSeq)
+  private readonly seqBlocks: (number[] | undefined)[];
+  private readonly seqLength: number[];
+  private readonly s: Record<string, GPUBuffer> = {}; // scratch, sized for maxTokensPerStep / maxSequences
+  private destroyed = false;
+
+  constructor(
+    gpu: GpuContext,
+    model: Model,
+    options: GpuBackendOptions = {},
+  ) {
+    const c = (this.config = model.config);
+    this.device = gpu.device;
+    this.profiler = options.profiler;
+    this.maxSequences = options.maxSequences ?? 64;
+    this.maxTokensPerStep = Math.max(this.maxSequences, options.maxTokensPerStep ?? 512);
+    this.blockSize = options.blockSize ?? 16;
+    const hd = headDim(c);
+    const kvd = kvDim(c);
+    const maxBlocksPerSeq = Math.ceil(c.seqLen / this.blockSize);
+    this.layout = { nHeads: c.nHeads, nKvHeads: c.nKvHeads, headDim: hd, blockSize: this.blockSize, maxBlocksPerSeq };
+
+    // KV budget: blocks of blockSize positions × kvDim floats × (K and V) × layers.
+    const blockBytes = this.blockSize * kvd * 4;
+    const limits = this.device.limits;
+    const fullBytes = this.maxSequences * maxBlocksPerSeq * blockBytes * 2 * c.nLayers;
+    const budget = options.kvBudgetBytes ?? Math.min(fullBytes, 512 * 2 ** 20);
+    const perLayerMax = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    this.numBlocks = Math.min(Math.floor(budget / (blockBytes * 2 * c.nLayers)), Math.floor(perLayerMax / blockBytes));
+    if (this.numBlocks < maxBlocksPerSeq) {
+      throw new Error(
+        `${model.source}: the KV cache budget (${(budget / 2 ** 20).toFixed(0)} MiB, ${this.numBlocks} blocks) cannot hold ` +
+          `one sequence of the full context (${maxBlocksPerSeq} blocks of ${this.blockSize} positions)`,
+      );
+    }
+    this.allocator = new BlockAllocator(this.numBlocks);
+    this.blockTable = new Uint32Array(this.maxSequences * maxBlocksPerSeq);
+    this.seqBlocks = new Array(this.maxSequences).fill(undefined);
+    this.seqLength = new Array(this.maxSequences).fill(0);
+
+    const up = (a: Float32Array, label: string) => {
+      const b = bufferFrom(this.device, a, STORAGE, label);
+      this.weights.push(b);
+      return b;
+    };
+    const w = model.weights;
+    this.tokenEmbedding = up(w.tokenEmbedding, 'token_embedding');
+    this.rmsFinal = up(w.rmsFinal, 'rms_final');
+    this.wcls = w.wcls === w.tokenEmbedding ? this.tokenEmbedding : up(w.wcls, 'wcls');
+    const cacheBytes = this.numBlocks * blockBytes;
+    w.layers.forEach((l, i) => {
+      const kCache = this.device.createBuffer({ label: `k_cache.${i}`, size: cacheBytes, usage: STORAGE });
+      const vCache = this.device.createBuffer({ label: `v_cache.${i}`, size: cacheBytes, usage: STORAGE });
+      this.weights.push(kCache, vCache);
+      this.layers.push({
+        rmsAtt: up(l.rmsAtt, `rms_att.${i}`),
+        wq: up(l.wq, `wq.${i}`),
+        wk: up(l.wk, `wk.${i}`),
+        wv: up(l.wv, `wv.${i}`),
+        wo: up(l.wo, `wo.${i}`),
+        rmsFfn: up(l.rmsFfn, `rms_ffn.${i}`),
+        w1: up(l.w1, `w1.${i}`),
+        w2: up(l.w2, `w2.${i}`),
+        w3: up(l.w3, `w3.${i}`),
+        kCache,
+        vCache,
+      });
+    });
+
+    const T = this.maxTokensPerStep;
+    const S = this.maxSequences;
+    const f = (name: string, floats: number) => {
+      this.s[name] = this.device.createBuffer({ label: name, size: Math.max(16, floats * 4), usage: STORAGE });
+    };
+    f('x', T * c.dim); // (T, dim) residual stream
+    f('x2', T * c.dim); // (T, dim) residual stream, ping-pong
+    f('xb', T * c.dim); // (T, dim) normed input
+    f('q', T * c.dim); // (T, nHeads·headDim)
+    f('k', T * kvd); // (T, kvDim)
+    f('v', T * kvd); // (T, kvDim)
+    f('att', T * c.dim); // (T, dim) attention output
+    f('hb', T * c.hiddenDim); // (T, hidden) gate
+    f('hb2', T * c.hiddenDim); // (T, hidden) up
+    f('hs', T * c.hiddenDim); // (T, hidden) silu(gate)·up
+    f('tokens', T); // (T) u32 token ids
+    f('positions', T); // (T) u32 positions
+    f('tokMeta', 2 * T); // (T, 2) u32 (slot, position)
+    f('chunks', 4 * T); // (chunks, 4) u32 prefill chunk descriptors
+    f('lastRows', S); // (S) u32 row of each entry's last token
+    f('xl', S * c.dim); // (S, dim)
+    f('xln', S * c.dim); // (S, dim)
+    f('logits', S * c.vocabSize); // (S, vocab)
+    f('sampling', 4 * S); // (S, 4) f32 temperature, topP, u, 0
+    f('next', S); // (S) u32 sampled tokens
+    f('blockTable', this.blockTable.length);
+    this.arena = new UniformArena(this.device, 64 + 24 * c.nLayers);
+  }
+
+  newSequence(): number {
+    const seq = this.seqBlocks.findIndex((b) => b === undefined);
+    if (seq < 0) throw new Error(`all ${this.maxSequences} sequences are in use`);
+    this.seqBlocks[seq] = [];
+    this.seqLength[seq] = 0;
+    return seq;
+  }
+
+  freeSequence(seq: number): void {
+    const blocks = this.seqBlocks[seq];
+    if (!blocks) return;
+    this.allocator.release(blocks);
+    this.seqBlocks[seq] = undefined;
+    this.seqLength[seq] = 0;
+  }
+
+  length(seq: number): number {
+    this.checkSeq(seq);
+    return this.seqLength[seq]!;
+  }
+
+  /** Free KV blocks (for admission decisions). */
+  get freeBlocks(): number {
+    return this.allocator.free;
+  }
+
+  private checkSeq(seq: number): void {
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.maxSequences || !this.seqBlocks[seq]) {
+      throw new Error(`sequence ${seq} is not allocated`);
+    }
+  }
+
+  async step(entries: StepEntry[], options: { wantLogits?: boolean } = {}): Promise<StepResult> {
+    if (this.destroyed) throw new Error('GpuBackend used after destroy()');
+    const c = this.config;
+    if (entries.length > this.maxSequences) {
+      throw new Error(`a step holds at most ${this.maxSequences} entries, got ${entries.length}`);
+    }
+    // Validate everything before touching the cache.
+    const seen = new Set<number>();
+    let needBlocks = 0;
+    for (const e of entries) {
+      this.checkSeq(e.seq);
+      if (seen.has(e.seq)) throw new Error(`sequence ${e.seq} appears twice in one step`);
+      seen.add(e.seq);
+      if (e.tokens.length === 0) throw new Error(`sequence ${e.seq}: a step entry needs at least one token`);
+      const end = this.seqLength[e.seq]! + e.tokens.length;
+      if (end > c.seqLen) {
+        throw new Error(`sequence ${e.seq} would reach ${end} tokens, beyond the model's context of ${c.seqLen}`);
+      }
+      for (const t of e.tokens) {
+        if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new Error(`token id ${t} is outside the vocabulary (0..${c.vocabSize - 1})`);
+      }
+      needBlocks += Math.ceil(end / this.blockSize) - this.seqBlocks[e.seq]!.length;
+    }
+    if (needBlocks > this.allocator.free) throw new KvCacheFullError(needBlocks, this.allocator.free);
+    for (const e of entries) {
+      const blocks = this.seqBlocks[e.seq]!;
+      const end = this.seqLength[e.seq]! + e.tokens.length;
+      while (blocks.length * this.blockSize < end) {
+        const b = this.allocator.allocate()!;
+        this.blockTable[e.seq * this.layout.maxBlocksPerSeq + blocks.length] = b;
+        blocks.push(b);
+      }
+    }
+
+    // Split into submissions of at most maxTokensPerStep tokens; decode entries go first.
+    const order = entries.map((_, i) => i).sort((a, b) => entries[a]!.tokens.length - entries[b]!.tokens.length);
+    const subs: Piece[][] = [[]];
+    let room = this.maxTokensPerStep;
+    for (const i of order) {
+      const e = entries[i]!;
+      let start = this.seqLength[e.seq]!;
+      for (let off = 0; off < e.tokens.length; ) {
+        if (room === 0) {
+          subs.push([]);
+          room = this.maxTokensPerStep;
+        }
+        const n = Math.min(room, e.tokens.length - off);
+        subs[subs.length - 1]!.push({ entry: i, seq: e.seq, tokens: e.tokens.slice(off, off + n), start, last: off + n === e.tokens.length });
+        off += n;
+        start += n;
+        room -= n;
+      }
+    }
+    const next = new Uint32Array(entries.length);
+    const logits = options.wantLogits ? new Float32Array(entries.length * c.vocabSize) : undefined;
+    for (const pieces of subs) {
+      const r = await this.submit(pieces, entries, !!logits);
+      for (let j = 0; j < r.entries.length; j++) {
+        next[r.entries[j]!] = r.next[j]!;
+        if (logits && r.logits) logits.set(r.logits.subarray(j * c.vocabSize, (j + 1) * c.vocabSize), r.entries[j]! * c.vocabSize);
+      }
+      for (const p of pieces) this.seqLength[p.seq] = p.start + p.tokens.length;
+    }
+    this.lastSubmissions = subs.length;
+    return { next, logits };
+  }
+
+  /** Encodes and submits one step over `pieces`; returns samples for pieces that end an entry. */
+  private async submit(
+    pieces: Piece[],
+    entries: StepEntry[],
+    wantLogits: boolean,
+  ): Promise<{ entries: number[]; next: Uint32Array; logits?: Float32Array }> {
+    const c = this.config;
+    const d = this.device;
+    const s = this.s;
+    const hd = headDim(c);
+    const kvd = kvDim(c);
+    // Flatten: pieces are ordered shortest first, so single-token (decode) pieces lead.
+    const T = pieces.reduce((n, p) => n + p.tokens.length, 0);
+    const tokens = new Uint32Array(T);
+    const positions = new Uint32Array(T);
+    const meta = new Uint32Array(2 * T);
+    const chunks: number[] = [];
+    const lastRows: number[] = [];
+    const sampled: number[] = [];
+    const sampling = new Float32Array(4 * pieces.length);
+    let nDecode = 0;
+    let maxChunk = 0;
+    let row = 0;
+    for (const p of pieces) {
+      if (p.tokens.length === 1 && row === nDecode) nDecode++;
+      else {
+        chunks.push(row, p.tokens.length, p.seq, p.start);
+        maxChunk = Math.max(maxChunk, p.tokens.length);
+      }
+      for (let j = 0; j < p.tokens.length; j++) {
+        tokens[row] = p.tokens[j]!;
+        positions[row] = p.start + j;
+        meta[2 * row] = p.seq;
+        meta[2 * row + 1] = p.start + j;
+        row++;
+      }
+      if (p.last) {
+        const e = entries[p.entry]!;
+        sampling.set([e.temperature, e.topP, e.u, 0], 4 * lastRows.length);
+        lastRows.push(row - 1);
+        sampled.push(p.entry);
+      }
+    }
+    const nChunks = chunks.length / 4;
+    const S = lastRows.length;
+    const q = d.queue;
+    q.writeBuffer(s.tokens!, 0, tokens);
+    q.writeBuffer(s.positions!, 0, positions);
+    q.writeBuffer(s.tokMeta!, 0, meta);
+    if (nChunks > 0) q.writeBuffer(s.chunks!, 0, new Uint32Array(chunks));
+    if (S > 0) {
+      q.writeBuffer(s.lastRows!, 0, new Uint32Array(lastRows));
+      q.writeBuffer(s.sampling!, 0, sampling, 0, 4 * S);
+    }
+    q.writeBuffer(s.blockTable!, 0, this.blockTable);
+
+    const arena = this.arena;
+    arena.reset();
+    const enc = d.createCommandEncoder({ label: 'step' });
+    const prof = this.profiler;
+    let pass: GPUComputePassEncoder | undefined = prof ? undefined : enc.beginComputePass({ label: 'step' });
+    let dispatches = 0;
+    // With a profiler every op gets its own timed pass; otherwise one pass holds the whole step.
+    const op = (label: string, record: (p: GPUComputePassEncoder) => void) => {
+      dispatches++;
+      if (prof) {
+        const p = prof.beginPass(enc, label);
+        record(p);
+        p.end();
+      } else record(pass!);
+    };
+
+    let x = s.x!;
+    let x2 = s.x2!;
+    op('embedding', (p) => encodeEmbedding(d, p, arena, this.tokenEmbedding, s.tokens!, x, T, c.dim));
+    for (const L of this.layers) {
+      op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, L.rmsAtt, s.xb!, T, c.dim, c.normEps));
+      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wq, s.q!, T, c.dim, c.dim));
+      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wk, s.k!, T, kvd, c.dim));
+      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wv, s.v!, T, kvd, c.dim));
+      op('rope', (p) => encodeRope(d, p, arena, s.q!, s.positions!, T, c.nHeads, hd, c.ropeTheta));
+      op('rope', (p) => encodeRope(d, p, arena, s.k!, s.positions!, T, c.nKvHeads, hd, c.ropeTheta));
+      op('kv write', (p) =>
+        encodeKvWrite(d, p, arena, this.layout, s.k!, s.v!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, T),
+      );
+      if (nDecode > 0) {
+        op('attention decode', (p) =>
+          encodeAttentionDecode(d, p, arena, this.layout, s.q!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, s.att!, 0, nDecode),
+        );
+      }
+      if (nChunks > 0) {
+        op('attention prefill', (p) =>
+          encodeAttentionPrefill(d, p, arena, this.layout, s.q!, L.kCache, L.vCache, s.blockTable!, s.chunks!, s.att!, nChunks, maxChunk),
+        );
+      }
+      op('matmul wo', (p) => encodeMatmul(d, p, arena, s.att!, L.wo, x2, T, c.dim, c.dim, { residual: x }));
+      [x, x2] = [x2, x];
+      op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, L.rmsFfn, s.xb!, T, c.dim, c.normEps));
+      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w1, s.hb!, T, c.hiddenDim, c.dim));
+      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w3, s.hb2!, T, c.hiddenDim, c.dim));
+      op('swiglu', (p) => encodeSwiglu(d, p, arena, s.hb!, s.hb2!, s.hs!, T * c.hiddenDim));
+      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.hs!, L.w2, x2, T, c.dim, c.hiddenDim, { residual: x }));
+      [x, x2] = [x2, x];
+    }
+    if (S > 0) {
+      // Gather each entry's last row (the embedding kernel is a row gather), norm, classify, sample.
+      op('gather', (p) => encodeEmbedding(d, p, arena, x, s.lastRows!, s.xl!, S, c.dim));
+      op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, s.xl!, this.rmsFinal, s.xln!, S, c.dim, c.normEps));
+      op('classifier', (p) => encodeMatmul(d, p, arena, s.xln!, this.wcls, s.logits!, S, c.vocabSize, c.dim));
+      op('sample', (p) => encodeSample(d, p, arena, s.logits!, s.sampling!, s.next!, S, c.vocabSize));
+    }
+    pass?.end();
+    arena.flush();
+    this.lastDispatches = dispatches;
+
+    if (S === 0) {
+      if (prof) await prof.submit(enc);
+      else {
+        q.submit([enc.finish()]);
+        await q.onSubmittedWorkDone();
+      }
+      return { entries: [], next: new Uint32Array(0) };
+    }
+    // Read back the sampled tokens (and logits) in the same submission.
+    const nextBytes = S * 4;
+    const logitBytes = wantLogits ? S * c.vocabSize * 4 : 0;
+    const staging = d.createBuffer({ size: nextBytes + logitBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    enc.copyBufferToBuffer(s.next!, 0, staging, 0, nextBytes);
+    if (wantLogits) enc.copyBufferToBuffer(s.logits!, 0, staging, nextBytes, logitBytes);
+    if (prof) await prof.submit(enc);
+    else q.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      staging.destroy();
+      throw new Error(`GPU step failed while reading results back: ${(e as Error).message}`);
+    }
+    const data = staging.getMappedRange();
+    const next = new Uint32Array(data.slice(0, nextBytes));
+    const logits = wantLogits ? new Float32Array(data.slice(nextBytes)) : undefined;
+    staging.unmap();
+    staging.destroy();
+    return { entries: sampled, next, logits };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of this.weights) b.destroy();
+    for (const b of Object.values(this.s)) b.destroy();
+    this.arena.destroy();
+  }
+}
