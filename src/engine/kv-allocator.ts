@@ -1,0 +1,139 @@
+// The scheduler's paged KV cache: a hard budget of `numBlocks` blocks of `blockSize` positions,
+// handed to sequences as they grow and returned when they finish or are preempted. It mirrors
+// the GPU backend's own block allocator (src/model/kv-blocks.ts) with the same block size and at
+// most as many blocks, so whatever the scheduler admits the backend can hold.
+//
+// Ids are handed out lazily (never-used ids from a counter, released ids from a stack), so the
+// cost is proportional to blocks in use, not to the cache size: a simulator can hold thousands of
+// allocators. `check()` verifies every invariant, for tests.
+
+export interface KvBudget {
+  /** Blocks in the cache (the hard memory budget). */
+  numBlocks: number;
+  /** Positions (tokens) per block. */
+  blockSize: number;
+}
+
+export class KvAllocator implements KvBudget {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  /** Released ids, reused last-in first-out. */
+  private readonly released: number[] = [];
+  /** Ids >= fresh have never been handed out. */
+  private fresh = 0;
+  private used = 0;
+  /** Block ids held by each sequence, in position order. */
+  private readonly tables = new Map<number, number[]>();
+  /** Emptied block lists, reused so that admissions do not allocate. */
+  private readonly spare: number[][] = [];
+
+  constructor(budget: KvBudget) {
+    const { numBlocks, blockSize } = budget;
+    if (!Number.isInteger(numBlocks) || numBlocks < 1) throw new RangeError(`KV numBlocks must be a positive integer, got ${numBlocks}`);
+    if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`KV blockSize must be a positive integer, got ${blockSize}`);
+    this.numBlocks = numBlocks;
+    this.blockSize = blockSize;
+  }
+
+  /** Blocks needed to hold `tokens` positions. */
+  blocksFor(tokens: number): number {
+    return tokens <= 0 ? 0 : Math.ceil(tokens / this.blockSize);
+  }
+
+  get freeBlocks(): number {
+    return this.numBlocks - this.used;
+  }
+
+  get usedBlocks(): number {
+    return this.used;
+  }
+
+  /** Sequences holding blocks. */
+  get sequences(): number {
+    return this.tables.size;
+  }
+
+  has(seq: number): boolean {
+    return this.tables.has(seq);
+  }
+
+  /** Blocks held by `seq` (0 when it holds none). */
+  blocksOf(seq: number): number {
+    return this.tables.get(seq)?.length ?? 0;
+  }
+
+  /** The block ids of `seq`, in position order (empty when it holds none). */
+  blockIds(seq: number): readonly number[] {
+    return this.tables.get(seq) ?? [];
+  }
+
+  /** Blocks `seq` still needs to hold `tokens` positions. */
+  extraFor(seq: number, tokens: number): number {
+    return Math.max(0, this.blocksFor(tokens) - this.blocksOf(seq));
+  }
+
+  /** Whether `seq` can grow to `tokens` positions with what is free now. */
+  canGrow(seq: number, tokens: number): boolean {
+    return this.extraFor(seq, tokens) <= this.freeBlocks;
+  }
+
+  /**
+   * Grows `seq` (creating it when new) to hold `tokens` positions. All or nothing: returns false
+   * and changes nothing when too few blocks are free. Never shrinks.
+   */
+  allocate(seq: number, tokens: number): boolean {
+    const need = this.extraFor(seq, tokens);
+    if (need > this.freeBlocks) return false;
+    let table = this.tables.get(seq);
+    if (!table) {
+      table = this.spare.pop() ?? [];
+      this.tables.set(seq, table);
+    }
+    for (let i = 0; i < need; i++) table.push(this.released.length > 0 ? this.released.pop()! : this.fresh++);
+    this.used += need;
+    return true;
+  }
+
+  /** Returns every block of `seq` to the free pool; returns how many it held (0 when none). */
+  free(seq: number): number {
+    const table = this.tables.get(seq);
+    if (!table) return 0;
+    const n = table.length;
+    // Push in reverse so the sequence's first block is the next one handed out.
+    for (let i = n - 1; i >= 0; i--) this.released.push(table[i]!);
+    this.used -= n;
+    table.length = 0;
+    this.tables.delete(seq);
+    this.spare.push(table);
+    return n;
+  }
+
+  /**
+   * Throws unless every id in [0, numBlocks) is either held by exactly one sequence (once) or
+   * free (once), and the counters agree. O(numBlocks): for tests.
+   */
+  check(): void {
+    const owner = new Int32Array(this.numBlocks).fill(-2); // -2 unseen, -1 free, else seq
+    let held = 0;
+    for (const [seq, table] of this.tables) {
+      if (table.length === 0) throw new Error(`KV: sequence ${seq} is listed with no blocks`);
+      for (const b of table) {
+        if (!Number.isInteger(b) || b < 0 || b >= this.fresh) throw new Error(`KV: sequence ${seq} holds invalid block ${b}`);
+        if (owner[b] !== -2) throw new Error(`KV: block ${b} held by sequence ${seq} is also ${owner[b] === -1 ? 'free' : `held by sequence ${owner[b]}`}`);
+        owner[b] = seq;
+      }
+      held += table.length;
+    }
+    for (const b of this.released) {
+      if (!Number.isInteger(b) || b < 0 || b >= this.fresh) throw new Error(`KV: free list holds invalid block ${b}`);
+      if (owner[b] !== -2) throw new Error(`KV: free block ${b} is also ${owner[b] === -1 ? 'free twice' : `held by sequence ${owner[b]}`}`);
+      owner[b] = -1;
+    }
+    if (this.fresh > this.numBlocks) throw new Error(`KV: handed out ids up to ${this.fresh}, beyond ${this.numBlocks} blocks`);
+    for (let b = 0; b < this.fresh; b++) if (owner[b] === -2) throw new Error(`KV: block ${b} leaked (neither held nor free)`);
+    if (held !== this.used) throw new Error(`KV: ${held} blocks held but the used counter says ${this.used}`);
+    if (this.released.length + (this.numBlocks - this.fresh) !== this.freeBlocks) {
+      throw new Error(`KV: free pool has ${this.released.length + this.numBlocks - this.fresh} blocks but the counter says ${this.freeBlocks}`);
+    }
+  }
+}
