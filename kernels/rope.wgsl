@@ -3,6 +3,8 @@
 // Bindings: x (rows*nHeads*headDim) f32, read-write; positions (rows) u32; params, where
 //   neg_log2_theta_over_hd = -log2(theta) / headDim (computed on the CPU in double precision),
 //   so the frequency is exp2(2i · neg_log2_theta_over_hd).
+// sin and cos are computed here (sincos below) rather than with WGSL's builtins, whose 2^-11
+// absolute error showed in the logits (SwiftShader: ~2e-4 per value).
 // One thread per pair: rows·nHeads·headDim/2 threads in workgroups of WG.
 // Dispatch: ceil(pairs / WG) workgroups, thread id = gid.x + gid.y·params.row_stride (y past 65535).
 override WG: u32 = 256;
@@ -19,9 +21,28 @@ struct Params {
 @group(0) @binding(1) var<storage, read> positions: array<u32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-const TWO_PI_HI = 6.28125;                 // 2π split so that k · TWO_PI_HI is exact in f32
-const TWO_PI_LO = 0.0019353071795864769;   // 2π - TWO_PI_HI
-const INV_TWO_PI = 0.15915494309189535;
+// π/2 in three parts (Cody-Waite): k · PIO2_1 is exact in f32 for |k| < 2^15, so the reduced angle
+// keeps its precision for positions into the tens of thousands.
+const PIO2_1 = 1.5703125;
+const PIO2_2 = 4.837512969970703125e-4;
+const PIO2_3 = 7.54978995489188216e-8;
+const TWO_OVER_PI = 0.636619772367581343;
+
+// sin and cos of a to ~1 ulp after reduction (Cephes sinf/cosf polynomials on [-π/4, π/4]).
+// WGSL's own sin and cos only promise 2^-11 absolute error, too coarse for long contexts.
+fn sincos(a: f32) -> vec2<f32> {
+  let k = round(a * TWO_OVER_PI);
+  let r = ((a - k * PIO2_1) - k * PIO2_2) - k * PIO2_3;
+  let z = r * r;
+  let s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+  let c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  switch (i32(k) & 3) {
+    case 0: { return vec2(s, c); }
+    case 1: { return vec2(c, -s); }
+    case 2: { return vec2(-s, -c); }
+    default: { return vec2(-c, s); }
+  }
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -30,12 +51,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = p / params.row_pairs;
   let i = p % params.half_head; // pair index within the head: elements 2i, 2i+1
   let freq = exp2(f32(2u * i) * params.neg_log2_theta_over_hd);
-  let a = f32(positions[row]) * freq;
-  // Reduce the angle to [-π, π], where WGSL's sin and cos have their stated accuracy.
-  let k = round(a * INV_TWO_PI);
-  let ar = (a - k * TWO_PI_HI) - k * TWO_PI_LO;
-  let c = cos(ar);
-  let s = sin(ar);
+  let sc = sincos(f32(positions[row]) * freq);
+  let s = sc.x;
+  let c = sc.y;
   let o = 2u * p;
   let v0 = x[o];
   let v1 = x[o + 1u];

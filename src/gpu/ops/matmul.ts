@@ -25,15 +25,22 @@ export interface MatvecVariant {
 
 export type MatmulVariant = GemmVariant | MatvecVariant;
 
-/** Every variant, for the kernel lab; any of them is correct for any shape. */
+/**
+ * Every named variant, for the kernel lab; any of them is correct for any shape. Matvec variants
+ * are named by threads per column (t) and rows per workgroup (r); GEMM variants by output tile
+ * (BM x BN = WGY·TM x WGX·TN) and per-thread block (TM x TN).
+ */
 export const MATMUL_VARIANTS = [
-  { kind: 'matvec', name: 'matvec-r1', constants: { TPC: 64, COLS: 4, ROWS: 1 } },
-  { kind: 'matvec', name: 'matvec-r4', constants: { TPC: 32, COLS: 4, ROWS: 4 } },
-  { kind: 'matvec', name: 'matvec-r1-c16', constants: { TPC: 16, COLS: 16, ROWS: 1 } },
+  { kind: 'matvec', name: 'matvec-t4-r1', constants: { TPC: 4, COLS: 16, ROWS: 1 } },
+  { kind: 'matvec', name: 'matvec-t16-r1', constants: { TPC: 16, COLS: 4, ROWS: 1 } },
+  { kind: 'matvec', name: 'matvec-t64-r1', constants: { TPC: 64, COLS: 4, ROWS: 1 } },
+  { kind: 'matvec', name: 'matvec-t4-r4', constants: { TPC: 4, COLS: 16, ROWS: 4 } },
+  { kind: 'matvec', name: 'matvec-t16-r4', constants: { TPC: 16, COLS: 4, ROWS: 4 } },
+  { kind: 'matvec', name: 'matvec-t64-r4', constants: { TPC: 64, COLS: 4, ROWS: 4 } },
   { kind: 'gemm', name: 'gemm-16x16-1x1', constants: { WGX: 16, WGY: 16, TM: 1, TN: 1, TK: 16 } },
   { kind: 'gemm', name: 'gemm-32x32-2x2', constants: { WGX: 16, WGY: 16, TM: 2, TN: 2, TK: 16 } },
+  { kind: 'gemm', name: 'gemm-32x32-4x4', constants: { WGX: 8, WGY: 8, TM: 4, TN: 4, TK: 16 } },
   { kind: 'gemm', name: 'gemm-64x64-4x4', constants: { WGX: 16, WGY: 16, TM: 4, TN: 4, TK: 16 } },
-  { kind: 'gemm', name: 'gemm-32x64-4x4', constants: { WGX: 16, WGY: 8, TM: 4, TN: 4, TK: 16 } },
 ] as const satisfies readonly MatmulVariant[];
 
 export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
@@ -44,25 +51,64 @@ export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
   return v;
 }
 
-/** Rows up to which the matvec kernel is chosen (one matvec-r4 row block covers them all). */
+/** Rows up to which the matvec kernel is chosen (one r4 row block covers them all). */
 export const MATVEC_MAX_ROWS = 4;
-/** Tiles of 64×64 needed before the big GEMM tile is chosen (fewer would leave the GPU's cores idle). */
+/** 64x64 tiles needed before the big GEMM tile is chosen (fewer would leave a GPU's cores idle). */
 export const GEMM_BIG_TILE_MIN_TILES = 32;
 
 /**
- * The default rule:
- * - M == 1: matvec-r1 (decode of one sequence: weight-bandwidth bound, K split across 64 threads);
- * - M <= MATVEC_MAX_ROWS (4): matvec-r4 (each weight element read once for all rows);
- * - otherwise the tiled GEMM: gemm-64x64-4x4 when it yields at least GEMM_BIG_TILE_MIN_TILES (32)
- *   workgroups, else gemm-32x32-2x2 (4x the workgroups for small problems).
- * K only picks the matvec entry point (vec4 loads when K % 4 == 0), not the variant.
+ * The default rule (chooseMatmulVariant):
+ * - M <= MATVEC_MAX_ROWS (4): matvec, r1 for M == 1, r4 for M in 2..4 (each weight element is
+ *   read once for all rows). Threads per column follow K so that each thread gets at least ~4
+ *   vec4 loads and no lane idles: K < 256: t4; K < 1024: t16; otherwise t64.
+ * - otherwise the tiled GEMM: gemm-64x64-4x4 when that makes at least GEMM_BIG_TILE_MIN_TILES (32)
+ *   workgroups, else gemm-32x32-4x4 (4x the workgroups, 64 threads each) for small problems.
+ * K % 4 only picks the matvec entry point (vec4 loads when K % 4 == 0), not the variant.
  */
 export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVariant {
-  void K;
-  if (M === 1) return matmulVariant('matvec-r1');
-  if (M <= MATVEC_MAX_ROWS) return matmulVariant('matvec-r4');
+  if (M <= MATVEC_MAX_ROWS) {
+    const t = K < 256 ? 4 : K < 1024 ? 16 : 64;
+    return matmulVariant(`matvec-t${t}-r${M === 1 ? 1 : 4}`);
+  }
   if (ceilDiv(M, 64) * ceilDiv(N, 64) >= GEMM_BIG_TILE_MIN_TILES) return matmulVariant('gemm-64x64-4x4');
-  return matmulVariant('gemm-32x32-2x2');
+  return matmulVariant('gemm-32x32-4x4');
+}
+
+/** Bounds of the kernels' private arrays: matmul.wgsl's MAX_T and matvec.wgsl's MAX_ROWS. */
+const KERNEL_MAX_T = 8;
+const KERNEL_MAX_ROWS = 8;
+
+/**
+ * Throws unless a (possibly hand-made) variant's constants fit the kernels and this device:
+ * positive integers, TM, TN, ROWS within the kernels' register arrays, TPC a power of two, the
+ * workgroup within maxComputeInvocationsPerWorkgroup and its tiles within workgroup memory.
+ */
+export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
+  const bad = (why: string) => new Error(`matmul variant "${v.name}": ${why}`);
+  for (const [k, val] of Object.entries(v.constants)) {
+    if (!Number.isInteger(val) || val <= 0) throw bad(`${k} must be a positive integer, got ${val}`);
+  }
+  let threads: number;
+  let sharedBytes: number;
+  if (v.kind === 'gemm') {
+    const c = v.constants;
+    if (c.TM > KERNEL_MAX_T || c.TN > KERNEL_MAX_T) throw bad(`TM and TN must be <= ${KERNEL_MAX_T}`);
+    threads = c.WGX * c.WGY;
+    sharedBytes = (c.WGY * c.TM + c.WGX * c.TN) * c.TK * 4;
+  } else {
+    const c = v.constants;
+    if ((c.TPC & (c.TPC - 1)) !== 0) throw bad(`TPC must be a power of two, got ${c.TPC}`);
+    if (c.ROWS > KERNEL_MAX_ROWS) throw bad(`ROWS must be <= ${KERNEL_MAX_ROWS}`);
+    threads = c.TPC * c.COLS;
+    sharedBytes = c.ROWS * threads * 4;
+  }
+  const lim = device.limits;
+  if (threads > lim.maxComputeInvocationsPerWorkgroup) {
+    throw bad(`${threads} threads per workgroup exceed this device's ${lim.maxComputeInvocationsPerWorkgroup}`);
+  }
+  if (sharedBytes > lim.maxComputeWorkgroupStorageSize) {
+    throw bad(`${sharedBytes} bytes of workgroup memory exceed this device's ${lim.maxComputeWorkgroupStorageSize}`);
+  }
 }
 
 export interface MatmulOptions {
@@ -111,6 +157,7 @@ export function encodeMatmul(
       : typeof opts.variant === 'string'
         ? matmulVariant(opts.variant)
         : opts.variant;
+  checkMatmulVariant(device, variant);
 
   let kernel: 'matmul' | 'matvec';
   let entryPoint: string;

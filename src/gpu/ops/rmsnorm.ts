@@ -4,8 +4,13 @@ import type { UniformArena } from '../uniforms.js';
 import { dispatch1d } from './add.js';
 import { checkBuffer, checkDims, checkDistinct } from './checks.js';
 
-/** Threads per row (a power of two); kernels/rmsnorm.wgsl's WG override. */
-const WG = 256;
+/**
+ * Threads per row (kernels/rmsnorm.wgsl's WG override, a power of two): 64 up to dim 1024 (at
+ * least 1 element per thread for the tiny model's dim 64, no more than 16 for dim 1024), 256 above.
+ */
+export function rmsnormWorkgroupSize(dim: number): number {
+  return dim <= 1024 ? 64 : 256;
+}
 
 /** x: (rows, dim), weight: (dim), out: (rows, dim), all f32; out must not be x. One dispatch. */
 export function encodeRmsnorm(
@@ -26,7 +31,7 @@ export function encodeRmsnorm(
   checkBuffer(op, 'weight', weight, dim, `weight (dim=${dim})`);
   checkBuffer(op, 'out', out, rows * dim, `out (rows=${rows}, dim=${dim})`);
   checkDistinct(op, ['out', out], ['x', x], ['weight', weight]);
-  const p = getPipeline(device, 'rmsnorm', { WG });
+  const p = getPipeline(device, 'rmsnorm', { WG: rmsnormWorkgroupSize(dim) });
   const [gx, gy] = dispatch1d(rows);
   const params = arena.alloc('uufu', [rows, dim, eps, gx]);
   pass.setPipeline(p);
