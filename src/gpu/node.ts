@@ -2,7 +2,8 @@
 // no adapter unless the Vulkan loader is pointed at SwiftShader, which Debian's chromium package
 // ships. We try the machine's own drivers first and fall back to SwiftShader, so a real GPU is
 // used where there is one. MULTIPLEX_GPU=swiftshader forces the fallback.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { acquireGpu, type AcquireOptions, type GpuContext } from './device.js';
 import { registerKernelSources } from './kernel-sources.js';
 import { loadKernelSourcesFromDisk } from './kernel-sources-node.js';
@@ -17,6 +18,8 @@ let dawn: DawnModule | undefined;
 
 async function loadDawn(): Promise<DawnModule> {
   if (!dawn) {
+    // Mesa's Vulkan drivers complain on stderr when this is unset (headless machines, CI).
+    if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = tmpdir();
     dawn = (await import('webgpu')) as unknown as DawnModule;
     // GPUBufferUsage, GPUMapMode, ... are globals in a browser; Dawn exports them.
     for (const [k, v] of Object.entries(dawn.globals)) {
@@ -26,11 +29,40 @@ async function loadDawn(): Promise<DawnModule> {
   return dawn;
 }
 
+const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+/**
+ * Whether the machine has a Vulkan driver other than a software one (Mesa's lavapipe, which Dawn
+ * rejects anyway, or SwiftShader). Without one we go straight to SwiftShader instead of letting
+ * Dawn probe and print warnings.
+ */
+function hasHardwareVulkanDriver(): boolean {
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return true; // the user chose
+  // A hardware driver needs a device node: a DRM render node or NVIDIA's.
+  let renderNodes: string[] = [];
+  try {
+    renderNodes = readdirSync('/dev/dri').filter((f) => f.startsWith('renderD'));
+  } catch {
+    /* no /dev/dri */
+  }
+  if (renderNodes.length === 0 && !existsSync('/dev/nvidia0')) return false;
+  for (const dir of ICD_DIRS) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    if (files.some((f) => f.endsWith('.json') && !/lvp|lavapipe|swiftshader/i.test(f))) return true;
+  }
+  return false;
+}
+
 /** Returns a GPU object for Node, or undefined when no adapter can be found at all. */
 export async function nodeGpu(): Promise<GPU | undefined> {
   const d = await loadDawn();
   const force = process.env.MULTIPLEX_GPU === 'swiftshader';
-  if (!force) {
+  if (!force && hasHardwareVulkanDriver()) {
     const gpu = d.create([]);
     if (await gpu.requestAdapter()) return gpu;
   }
