@@ -20,6 +20,7 @@ struct Params {
   block_size: u32,
   max_blocks: u32,
   scale: f32, // 1 / sqrt(HD)
+  n_tokens: u32, // tokens computed from token_offset (main_serial's bound)
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -120,4 +121,44 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var gg = 0u; gg < groups; gg++) { o += red[gg * HD + lid]; }
     out[qo + lid] = o / l;
   }
+}
+
+// Variant main_serial (short contexts): one thread per (token, head) walks keys 0..pos with a
+// running (online) softmax and keeps the output row in registers: no workgroup memory and no
+// barriers. Parallelism comes from tokens × heads, so it suits batched decode with contexts of a
+// few hundred positions; long contexts at small batch want the tiled `main` above.
+// Needs HD <= SERIAL_MAX_HD. Dispatch: ceil(n_tokens · n_heads / SWG) workgroups along x
+// (wrapped into y past 65535: each y row covers nwg.x · SWG threads).
+override SWG: u32 = 64;
+const SERIAL_MAX_HD = 64u;
+
+@compute @workgroup_size(SWG)
+fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * SWG;
+  let t = params.token_offset + i / params.n_heads;
+  let h = i % params.n_heads;
+  if (i / params.n_heads >= params.n_tokens) { return; }
+  let tm = tok_meta[t];
+  let slot = tm.x;
+  let n_keys = tm.y + 1u;
+  let kvh = h / params.group;
+  let qo = (t * params.n_heads + h) * HD;
+  var qv: array<f32, SERIAL_MAX_HD>;
+  var acc: array<f32, SERIAL_MAX_HD>;
+  for (var d = 0u; d < HD; d++) { qv[d] = q[qo + d] * params.scale; }
+  var m = NEG;
+  var l = 0.0;
+  for (var j = 0u; j < n_keys; j++) {
+    let ko = cache_offset(slot, j, kvh);
+    var s = 0.0;
+    for (var d = 0u; d < HD; d++) { s = fma(qv[d], k_cache[ko + d], s); }
+    let m_new = max(m, s);
+    let corr = exp(m - m_new);
+    let p = exp(s - m_new);
+    l = l * corr + p;
+    for (var d = 0u; d < HD; d++) { acc[d] = fma(p, v_cache[ko + d], acc[d] * corr); }
+    m = m_new;
+  }
+  let inv = 1.0 / l;
+  for (var d = 0u; d < HD; d++) { out[qo + d] = acc[d] * inv; }
 }

@@ -302,11 +302,14 @@ export class GpuBackend implements Backend {
     const sampled: number[] = [];
     const sampling = new Float32Array(4 * pieces.length);
     let nDecode = 0;
+    let maxDecodePos = 0;
     let maxChunk = 0;
     let row = 0;
     for (const p of pieces) {
-      if (p.tokens.length === 1 && row === nDecode) nDecode++;
-      else {
+      if (p.tokens.length === 1 && row === nDecode) {
+        nDecode++;
+        maxDecodePos = Math.max(maxDecodePos, p.start);
+      } else {
         chunks.push(row, p.tokens.length, p.seq, p.start);
         maxChunk = Math.max(maxChunk, p.tokens.length);
       }
@@ -368,7 +371,9 @@ export class GpuBackend implements Backend {
       );
       if (nDecode > 0) {
         op('attention decode', (p) =>
-          encodeAttentionDecode(d, p, arena, this.layout, s.q!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, s.att!, 0, nDecode),
+          encodeAttentionDecode(d, p, arena, this.layout, s.q!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, s.att!, 0, nDecode, {
+            maxPos: maxDecodePos,
+          }),
         );
       }
       if (nChunks > 0) {

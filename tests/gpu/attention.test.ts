@@ -5,12 +5,14 @@
 // multiples of the query tile.
 // Tolerances: kv_write is a copy, compared exactly; attention outputs (|out| <= 1, since V is
 // uniform in [-1, 1)) must agree within atol 1e-5 (f32 on both sides, summation orders differ).
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectClose, gpuTest, type Resources } from '../helpers/gpu.js';
 import { bufferFrom, readFloat32 } from '../../src/gpu/buffers.js';
 import { UniformArena } from '../../src/gpu/uniforms.js';
 import {
   encodeAttentionDecode,
+  chooseDecodeVariant,
+  type DecodeVariant,
   encodeAttentionPrefill,
   encodeKvWrite,
   packChunks,
@@ -109,7 +111,7 @@ function storage(device: GPUDevice, res: Resources, floats: number): GPUBuffer {
 }
 
 /** Runs kv_write for every token, then decode and prefill attention, in one pass and submit. */
-async function runStep(device: GPUDevice, res: Resources, s: Step) {
+async function runStep(device: GPUDevice, res: Resources, s: Step, decodeVariant?: DecodeVariant) {
   const { L } = s;
   const T = s.tokSlot.length;
   const gk = res.track(bufferFrom(device, s.k));
@@ -127,7 +129,7 @@ async function runStep(device: GPUDevice, res: Resources, s: Step) {
   encodeKvWrite(device, pass, arena, L, gk, gv, gkc, gvc, gbt, gmeta, T);
   pass.end();
   pass = enc.beginComputePass();
-  encodeAttentionDecode(device, pass, arena, L, gq, gkc, gvc, gbt, gmeta, gout, 0, s.nDecode);
+  encodeAttentionDecode(device, pass, arena, L, gq, gkc, gvc, gbt, gmeta, gout, 0, s.nDecode, { variant: decodeVariant });
   const maxChunkLen = Math.max(0, ...s.chunks.map((c) => c.nTokens));
   encodeAttentionPrefill(device, pass, arena, L, gq, gkc, gvc, gbt, gchunks, gout, s.chunks.length, maxChunkLen);
   pass.end();
@@ -149,8 +151,8 @@ function cpuStep(s: Step) {
   return { out, kCache, vCache };
 }
 
-async function checkStep(device: GPUDevice, res: Resources, s: Step): Promise<void> {
-  const got = await runStep(device, res, s);
+async function checkStep(device: GPUDevice, res: Resources, s: Step, decodeVariant?: DecodeVariant): Promise<void> {
+  const got = await runStep(device, res, s, decodeVariant);
   const want = cpuStep(s);
   expectClose(got.kCache, want.kCache, 0);
   expectClose(got.vCache, want.vCache, 0);
@@ -190,7 +192,8 @@ describe('kv_write kernel', () => {
 });
 
 describe('attention_decode kernel', () => {
-  gpuTest(`matches attentionPaged across GQA groups, head dims and block sizes (atol ${ATOL})`, async ({ device }, res) => {
+  for (const variant of ['tiled', 'serial'] as const) {
+  gpuTest(`${variant} variant matches attentionPaged across GQA groups, head dims and block sizes (atol ${ATOL})`, async ({ device }, res) => {
     const rng = new Rng(21);
     const configs: [number, number, number, number][] = [
       // nHeads, nKvHeads, headDim, blockSize
@@ -205,8 +208,17 @@ describe('attention_decode kernel', () => {
       // Block boundaries (bs-1, bs, 2bs-1, 2bs), a single key, key-tile boundaries (63, 64, 65)
       // and a random length.
       const positions = [0, bs - 1, bs, 2 * bs - 1, 2 * bs, 63, 64, 65, rng.int(100, 300)];
-      await checkStep(device, res, makeStep(rng, nHeads, nKvHeads, headDim, bs, positions, []));
+      await checkStep(device, res, makeStep(rng, nHeads, nKvHeads, headDim, bs, positions, []), variant);
     }
+  });
+  }
+
+  it('chooses the serial variant for short contexts and small heads, the tiled one otherwise', () => {
+    expect(chooseDecodeVariant(8, 100)).toBe('serial');
+    expect(chooseDecodeVariant(64, 255)).toBe('serial');
+    expect(chooseDecodeVariant(64, 256)).toBe('tiled');
+    expect(chooseDecodeVariant(128, 10)).toBe('tiled');
+    expect(chooseDecodeVariant(8)).toBe('tiled');
   });
 
   gpuTest('handles long contexts (positions up to 4095) and a token offset', async ({ device }, res) => {

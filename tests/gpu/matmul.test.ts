@@ -174,15 +174,16 @@ describe('matmul kernels', () => {
 });
 
 describe('matmul variant rule and input checks', () => {
-  it('chooses matvec for M <= 4 (threads per column by K) and the GEMM otherwise', () => {
+  it('chooses matvec for M <= 4 (threads per column by K), the skinny GEMM to 64 rows, the tiled GEMM beyond', () => {
     expect(chooseMatmulVariant(1, 512, 64).name).toBe('matvec-t4-r1');
     expect(chooseMatmulVariant(1, 32000, 288).name).toBe('matvec-t16-r1');
     expect(chooseMatmulVariant(1, 288, 4096).name).toBe('matvec-t64-r1');
     expect(chooseMatmulVariant(4, 512, 64).name).toBe('matvec-t4-r4');
     expect(chooseMatmulVariant(2, 768, 768).name).toBe('matvec-t16-r4');
-    expect(chooseMatmulVariant(5, 64, 64).name).toBe('gemm-32x32-4x4');
+    expect(chooseMatmulVariant(5, 64, 64).name).toBe('reg-16x64-4x4');
+    expect(chooseMatmulVariant(64, 32000, 288).name).toBe('reg-16x64-4x4');
+    expect(chooseMatmulVariant(65, 64, 64).name).toBe('gemm-32x32-4x4');
     expect(chooseMatmulVariant(512, 512, 64).name).toBe('gemm-64x64-4x4');
-    expect(chooseMatmulVariant(64, 32000, 288).name).toBe('gemm-64x64-4x4');
   });
 
   // The checks run before anything touches the device, so plain objects stand in for buffers.

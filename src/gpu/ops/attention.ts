@@ -157,6 +157,25 @@ function checkAttention(
   checkDistinct(op, ['out', out], ['q', q], ['kCache', kCache], ['vCache', vCache], ['blockTable', blockTable]);
 }
 
+/** Decode attention variants: 'tiled' (a workgroup per (head, token), keys split over threads)
+ * and 'serial' (a thread per (head, token), no barriers). */
+export type DecodeVariant = 'tiled' | 'serial';
+/** Longest context (positions) for which the serial variant is chosen. */
+export const SERIAL_MAX_CONTEXT = 256;
+/** The serial variant keeps a head's output in registers: headDim at most this. */
+export const SERIAL_MAX_HEAD_DIM = 64;
+const SERIAL_WG = 64;
+
+/**
+ * The default rule: 'serial' when every query attends to at most SERIAL_MAX_CONTEXT (256)
+ * positions (maxPos known and < 256) and headDim <= 64, where one thread walking the keys is
+ * cheaper than the tiled variant's reductions and barriers; 'tiled' otherwise (long contexts
+ * need the keys split across threads).
+ */
+export function chooseDecodeVariant(headDim: number, maxPos?: number): DecodeVariant {
+  return maxPos !== undefined && maxPos < SERIAL_MAX_CONTEXT && headDim <= SERIAL_MAX_HEAD_DIM ? 'serial' : 'tiled';
+}
+
 /**
  * Records decode attention for tokens t in [tokenOffset, tokenOffset + nTokens): query row t
  * (nHeads·headDim f32 of q) attends to positions 0..pos of its slot, (slot, pos) = tokMeta[t];
@@ -178,7 +197,8 @@ export function encodeAttentionDecode(
   out: GPUBuffer,
   tokenOffset: number,
   nTokens: number,
-): void {
+  opts: { variant?: DecodeVariant; maxPos?: number } = {},
+): DecodeVariant | undefined {
   const op = 'attention_decode';
   checkLayout(op, layout);
   if (!checkTokens(op, tokenOffset, nTokens)) return;
@@ -186,6 +206,10 @@ export function encodeAttentionDecode(
   checkAttention(op, layout, q, kCache, vCache, blockTable, out, T);
   checkBuffer(op, 'tokMeta', tokMeta, T * 2, `(${T}) (slot, pos) u32 pairs`);
   checkDistinct(op, ['out', out], ['tokMeta', tokMeta]);
+  const variant = opts.variant ?? chooseDecodeVariant(layout.headDim, opts.maxPos);
+  if (variant === 'serial' && layout.headDim > SERIAL_MAX_HEAD_DIM) {
+    throw new Error(`${op}: the serial variant needs headDim <= ${SERIAL_MAX_HEAD_DIM}, got ${layout.headDim}`);
+  }
   const WG = decodeWorkgroupSize(layout.headDim);
   if (WG > device.limits.maxComputeInvocationsPerWorkgroup || WG > 256) {
     throw new Error(`${op}: headDim ${layout.headDim} is above the supported 256`);
@@ -195,8 +219,11 @@ export function encodeAttentionDecode(
     throw new Error(`${op}: nHeads ${layout.nHeads} or nTokens ${nTokens} above ${maxWg} workgroups`);
   }
 
-  const p = getPipeline(device, 'attention_decode', { WG, HD: layout.headDim });
-  const params = arena.alloc('uuuuuuf', [
+  const p =
+    variant === 'serial'
+      ? getPipeline(device, 'attention_decode', { SWG: SERIAL_WG, HD: layout.headDim }, 'main_serial')
+      : getPipeline(device, 'attention_decode', { WG, HD: layout.headDim });
+  const params = arena.alloc('uuuuuufu', [
     tokenOffset,
     layout.nHeads,
     layout.nKvHeads,
@@ -204,10 +231,13 @@ export function encodeAttentionDecode(
     layout.blockSize,
     layout.maxBlocksPerSeq,
     1 / Math.sqrt(layout.headDim),
+    nTokens,
   ]);
   pass.setPipeline(p);
   pass.setBindGroup(0, bindBuffers(device, p, [q, kCache, vCache, blockTable, tokMeta, out, params], op));
-  pass.dispatchWorkgroups(layout.nHeads, nTokens);
+  if (variant === 'serial') pass.dispatchWorkgroups(...dispatch1d(ceilDiv(nTokens * layout.nHeads, SERIAL_WG)));
+  else pass.dispatchWorkgroups(layout.nHeads, nTokens);
+  return variant;
 }
 
 /**

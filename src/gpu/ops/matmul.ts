@@ -23,7 +23,18 @@ export interface MatvecVariant {
   constants: { TPC: number; COLS: number; ROWS: number };
 }
 
-export type MatmulVariant = GemmVariant | MatvecVariant;
+/**
+ * Register-blocked GEMM without workgroup memory (kernels/matmul_reg.wgsl) for skinny problems:
+ * a WGX×WGY workgroup owns a (WGY·TM)×(WGX·TN) tile, each thread TM×TN outputs in registers.
+ */
+export interface RegGemmVariant {
+  kind: 'reg';
+  name: string;
+  /** The WGSL override constants; TM and TN must be <= the kernel's register block (4). */
+  constants: { WGX: number; WGY: number; TM: number; TN: number };
+}
+
+export type MatmulVariant = GemmVariant | MatvecVariant | RegGemmVariant;
 
 /**
  * Every named variant, for the kernel lab; any of them is correct for any shape. Matvec variants
@@ -41,6 +52,8 @@ export const MATMUL_VARIANTS = [
   { kind: 'gemm', name: 'gemm-32x32-2x2', constants: { WGX: 16, WGY: 16, TM: 2, TN: 2, TK: 16 } },
   { kind: 'gemm', name: 'gemm-32x32-4x4', constants: { WGX: 8, WGY: 8, TM: 4, TN: 4, TK: 16 } },
   { kind: 'gemm', name: 'gemm-64x64-4x4', constants: { WGX: 16, WGY: 16, TM: 4, TN: 4, TK: 16 } },
+  { kind: 'reg', name: 'reg-16x64-4x4', constants: { WGX: 16, WGY: 4, TM: 4, TN: 4 } },
+  { kind: 'reg', name: 'reg-8x32-2x2', constants: { WGX: 16, WGY: 4, TM: 2, TN: 2 } },
 ] as const satisfies readonly MatmulVariant[];
 
 export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
@@ -53,6 +66,8 @@ export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
 
 /** Rows up to which the matvec kernel is chosen (one r4 row block covers them all). */
 export const MATVEC_MAX_ROWS = 4;
+/** Rows up to which the register-blocked skinny GEMM is chosen over the tiled one. */
+export const REG_GEMM_MAX_ROWS = 64;
 /** 64x64 tiles needed before the big GEMM tile is chosen (fewer would leave a GPU's cores idle). */
 export const GEMM_BIG_TILE_MIN_TILES = 32;
 
@@ -61,6 +76,9 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
  * - M <= MATVEC_MAX_ROWS (4): matvec, r1 for M == 1, r4 for M in 2..4 (each weight element is
  *   read once for all rows). Threads per column follow K so that each thread gets at least ~4
  *   vec4 loads and no lane idles: K < 256: t4; K < 1024: t16; otherwise t64.
+ * - M <= REG_GEMM_MAX_ROWS (64), batched decode: the register-blocked skinny GEMM reg-16x64-4x4.
+ *   Each weight row is reused only M times, so workgroup-memory tiles and their barriers cost
+ *   more than they save; caches serve the reuse.
  * - otherwise the tiled GEMM: gemm-64x64-4x4 when that makes at least GEMM_BIG_TILE_MIN_TILES (32)
  *   workgroups, else gemm-32x32-4x4 (4x the workgroups, 64 threads each) for small problems.
  * K % 4 only picks the matvec entry point (vec4 loads when K % 4 == 0), not the variant.
@@ -70,6 +88,7 @@ export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVari
     const t = K < 256 ? 4 : K < 1024 ? 16 : 64;
     return matmulVariant(`matvec-t${t}-r${M === 1 ? 1 : 4}`);
   }
+  if (M <= REG_GEMM_MAX_ROWS) return matmulVariant('reg-16x64-4x4');
   if (ceilDiv(M, 64) * ceilDiv(N, 64) >= GEMM_BIG_TILE_MIN_TILES) return matmulVariant('gemm-64x64-4x4');
   return matmulVariant('gemm-32x32-4x4');
 }
@@ -77,6 +96,7 @@ export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVari
 /** Bounds of the kernels' private arrays: matmul.wgsl's MAX_T and matvec.wgsl's MAX_ROWS. */
 const KERNEL_MAX_T = 8;
 const KERNEL_MAX_ROWS = 8;
+const KERNEL_MAX_REG = 4;
 
 /**
  * Throws unless a (possibly hand-made) variant's constants fit the kernels and this device:
@@ -95,6 +115,11 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     if (c.TM > KERNEL_MAX_T || c.TN > KERNEL_MAX_T) throw bad(`TM and TN must be <= ${KERNEL_MAX_T}`);
     threads = c.WGX * c.WGY;
     sharedBytes = (c.WGY * c.TM + c.WGX * c.TN) * c.TK * 4;
+  } else if (v.kind === 'reg') {
+    const c = v.constants;
+    if (c.TM > KERNEL_MAX_REG || c.TN > KERNEL_MAX_REG) throw bad(`TM and TN must be <= ${KERNEL_MAX_REG}`);
+    threads = c.WGX * c.WGY;
+    sharedBytes = 0;
   } else {
     const c = v.constants;
     if ((c.TPC & (c.TPC - 1)) !== 0) throw bad(`TPC must be a power of two, got ${c.TPC}`);
@@ -121,7 +146,7 @@ export interface MatmulOptions {
 /** What encodeMatmul dispatched, for profiler labels and the kernel view. */
 export interface MatmulDispatch {
   variant: MatmulVariant;
-  kernel: 'matmul' | 'matvec';
+  kernel: 'matmul' | 'matvec' | 'matmul_reg';
   entryPoint: string;
   workgroups: [number, number];
 }
@@ -159,7 +184,7 @@ export function encodeMatmul(
         : opts.variant;
   checkMatmulVariant(device, variant);
 
-  let kernel: 'matmul' | 'matvec';
+  let kernel: MatmulDispatch['kernel'];
   let entryPoint: string;
   let colTiles: number;
   let tiles: number;
@@ -167,6 +192,12 @@ export function encodeMatmul(
     const c = variant.constants;
     kernel = 'matmul';
     entryPoint = 'main';
+    colTiles = ceilDiv(N, c.WGX * c.TN);
+    tiles = ceilDiv(M, c.WGY * c.TM) * colTiles;
+  } else if (variant.kind === 'reg') {
+    const c = variant.constants;
+    kernel = 'matmul_reg';
+    entryPoint = K % 4 === 0 ? 'main_vec4' : 'main';
     colTiles = ceilDiv(N, c.WGX * c.TN);
     tiles = ceilDiv(M, c.WGY * c.TM) * colTiles;
   } else {

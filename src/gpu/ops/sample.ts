@@ -8,7 +8,16 @@ import { bindBuffers, getPipeline } from '../pipelines.js';
 import type { UniformArena } from '../uniforms.js';
 import { checkBuffer, checkDims, checkDistinct } from './checks.js';
 
-const WG = 256;
+/**
+ * Threads per workgroup (one workgroup per sequence): the smallest power of two giving each thread
+ * at most 8 logits, between 32 and 256. Small vocabularies get small workgroups, so the
+ * reductions need fewer barrier rounds.
+ */
+export function sampleWorkgroupSize(vocab: number): number {
+  let wg = 32;
+  while (wg < 256 && wg * 8 < vocab) wg *= 2;
+  return wg;
+}
 
 /** Per-sequence sampling parameters; u in [0, 1) is the caller's uniform random number. */
 export interface SampleParams {
@@ -52,7 +61,7 @@ export function encodeSample(
   checkCommon(device, op, logits, out, nSeqs, vocab);
   checkBuffer(op, 'seqParams', seqParams, nSeqs * 4, `(${nSeqs}) (temperature, topP, u, _) f32 quads`);
   checkDistinct(op, ['out', out], ['seqParams', seqParams]);
-  const p = getPipeline(device, 'sample', { WG });
+  const p = getPipeline(device, 'sample', { WG: sampleWorkgroupSize(vocab) });
   const params = arena.alloc('uu', [nSeqs, vocab]);
   pass.setPipeline(p);
   pass.setBindGroup(0, bindBuffers(device, p, [logits, out, params, seqParams], op));
@@ -71,7 +80,7 @@ export function encodeArgmax(
 ): void {
   const op = 'argmax';
   checkCommon(device, op, logits, out, nSeqs, vocab);
-  const p = getPipeline(device, 'sample', { WG }, 'argmax_main');
+  const p = getPipeline(device, 'sample', { WG: sampleWorkgroupSize(vocab) }, 'argmax_main');
   const params = arena.alloc('uu', [nSeqs, vocab]);
   pass.setPipeline(p);
   pass.setBindGroup(0, bindBuffers(device, p, [logits, out, params], op));
