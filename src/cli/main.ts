@@ -3,11 +3,13 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
 import { runGenerate, GENERATE_USAGE } from './generate.js';
+import { runSim, SIM_USAGE } from './sim.js';
 
 const USAGE = `Usage: npm run lab -- <command> [options]
 
 Commands:
 ${GENERATE_USAGE}
+${SIM_USAGE}
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -19,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'generate':
       return runGenerate(rest);
+    case 'sim':
+      return runSim(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

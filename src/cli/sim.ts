@@ -1,0 +1,156 @@
+// `lab sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json]`:
+// runs the fleet simulator on a named scenario or a JSON config (docs/sim-config.md), prints
+// tables to stdout (progress to stderr) and writes the result as JSON. Trace files a config names
+// are read here, relative to the config file, and handed to the simulator parsed.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError, intArg } from './args.js';
+import { parseTraceAuto } from '../traffic/auto.js';
+import type { Trace } from '../traffic/types.js';
+import type { StepRecord } from '../metrics/records.js';
+import {
+  calibrateStepTime,
+  findScenario,
+  formatResult,
+  formatSweep,
+  listScenarios,
+  runSimulation,
+  runSweep,
+  validateConfig,
+  type SimConfig,
+} from '../sim/index.js';
+
+export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json] [--list]
+      Simulates a fleet of GPUs (docs/sim-config.md): prints utilization, cost per 1M tokens,
+      TTFT/TPOT/E2E percentiles and SLO attainment; writes the result as JSON with --out.
+      --seed N        overrides the config's seed
+      --sweep         runs the config's sweep (also the default when the config has one)
+      --no-sweep      runs the config once even when it has a sweep
+      --calibrate F   fits the calibrated step-time model to live StepRecords in F (a JSON array,
+                      or {"steps": [...]}) and uses it instead of the config's stepTime
+      --tenant-rows N tenant rows printed (default 10; the JSON has all)
+      --list          lists the named scenarios`;
+
+/** Trace paths a config names (tenant traces and trace-resampled lengths). */
+export function tracePaths(config: SimConfig): string[] {
+  const out = new Set<string>();
+  for (const g of config.tenants ?? []) {
+    if (g.trace) out.add(g.trace.path);
+    if (g.lengths?.kind === 'trace') out.add(g.lengths.path);
+  }
+  return [...out];
+}
+
+/** Reads and parses the traces a config names, relative to `baseDir`; notes bad rows on stderr. */
+export function loadTraces(config: SimConfig, baseDir: string, log: (s: string) => void): Map<string, Trace> {
+  const traces = new Map<string, Trace>();
+  for (const p of tracePaths(config)) {
+    const file = isAbsolute(p) ? p : resolve(baseDir, p);
+    if (!existsSync(file)) throw new UsageError(`trace file not found: ${p} (looked for ${file})`);
+    const t = parseTraceAuto(readFileSync(file, 'utf8'), p);
+    if (t.badRows.length > 0) {
+      const b = t.badRows[0]!;
+      log(`trace ${p}: ${t.badRows.length} bad rows left out (first: line ${b.line}, ${b.reason})\n`);
+    }
+    traces.set(p, t);
+  }
+  return traces;
+}
+
+function readSteps(file: string): StepRecord[] {
+  const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  const steps = Array.isArray(raw) ? raw : (raw as { steps?: unknown }).steps;
+  if (!Array.isArray(steps)) throw new UsageError(`--calibrate: ${file} must hold a JSON array of StepRecords or {"steps": [...]}`);
+  return steps as StepRecord[];
+}
+
+export async function runSim(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      sweep: { type: 'boolean' },
+      'no-sweep': { type: 'boolean' },
+      calibrate: { type: 'string' },
+      'tenant-rows': { type: 'string' },
+      list: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+  });
+  const log = (s: string) => {
+    if (!values.quiet) process.stderr.write(s);
+  };
+  if (values.list) {
+    const all = listScenarios();
+    process.stdout.write(all.length ? all.map((s) => `${s.name.padEnd(24)} ${s.title}`).join('\n') + '\n' : 'no named scenarios registered yet\n');
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('sim takes one scenario name or config file');
+  const what = positionals[0]!;
+
+  let raw: unknown;
+  let baseDir = process.cwd();
+  const scenario = findScenario(what);
+  if (scenario) raw = scenario.config();
+  else if (existsSync(what)) {
+    try {
+      raw = JSON.parse(readFileSync(what, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`${what}: not valid JSON (${(e as Error).message})`);
+    }
+    baseDir = dirname(resolve(what));
+  } else {
+    const names = listScenarios().map((s) => s.name);
+    throw new UsageError(`no scenario or file named "${what}"${names.length ? ` (scenarios: ${names.join(', ')})` : ''}`);
+  }
+
+  let config = validateConfig(raw);
+  if (values.seed !== undefined) config = { ...config, seed: intArg('seed', values.seed, 1, 0, 2 ** 32 - 1) };
+  if (values.calibrate) {
+    if (config.queue) throw new UsageError('--calibrate does not apply to a queue config (its service times are given)');
+    const fit = calibrateStepTime(readSteps(values.calibrate), { source: values.calibrate });
+    const { unidentified, ...spec } = fit;
+    log(
+      `calibrated on ${fit.fit!.n} steps: R² ${fit.fit!.r2.toFixed(4)}, mean abs error ${(100 * fit.fit!.mape).toFixed(2)}%` +
+        `${unidentified.length ? ` (not identifiable from these steps, set to 0: ${unidentified.join(', ')})` : ''}\n`,
+    );
+    config = { ...config, stepTime: spec };
+  }
+  const traces = loadTraces(config, baseDir, log);
+  const tenantRows = intArg('tenant-rows', values['tenant-rows'], 10, 0);
+
+  let lastShown = -1;
+  const onProgress = (f: number) => {
+    const p = Math.floor(f * 10);
+    if (p !== lastShown && process.stderr.isTTY) {
+      lastShown = p;
+      log(`\r  simulating… ${p * 10}%`);
+      if (f >= 1) log('\r\x1b[K');
+    }
+  };
+
+  const t0 = performance.now();
+  const doSweep = !values['no-sweep'] && (values.sweep || config.sweep !== undefined);
+  let json: unknown;
+  if (doSweep) {
+    if (!config.sweep) throw new UsageError('--sweep: the config has no sweep');
+    const runs = config.sweep.values.length;
+    const sweep = runSweep(config, config.sweep, { traces, onRun: (k) => log(k < 0 ? '  base run done\n' : `  sweep run ${k + 1}/${runs} done\n`) });
+    process.stdout.write(`${config.name ?? what}: ${config.sweep.kind} sweep\n${formatSweep(sweep)}\n`);
+    json = { config, sweep };
+  } else {
+    const result = runSimulation(config, { traces, onProgress });
+    process.stdout.write(`${formatResult(result, { tenantRows })}\n`);
+    json = { config, result };
+  }
+  log(`simulated in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+  if (values.out) {
+    writeFileSync(values.out, `${JSON.stringify(json, null, 2)}\n`);
+    log(`wrote ${values.out}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,125 @@
+// Calibration: fit busy ≈ a + b·decodeTokens + c·prefillTokens + d·contextTokens to the live
+// engine's StepRecords by ordinary least squares (Householder QR on column-scaled data, so the
+// very different magnitudes of the columns do not matter). A column that never varies in the data
+// (e.g. no step ever prefilled) cannot be identified: its coefficient is 0 and the fit says so.
+import type { StepRecord } from '../metrics/records.js';
+import type { CalibratedSpec } from './step-time.js';
+
+export interface CalibrationOptions {
+  /** Where the steps came from (device, model), kept with the fit. */
+  source?: string;
+  /** Drop steps with busy <= 0 (default true). */
+  dropZero?: boolean;
+}
+
+export interface Calibration extends CalibratedSpec {
+  /** Terms that could not be fitted (constant in the data) and were set to 0. */
+  unidentified: ('b' | 'c' | 'd')[];
+}
+
+/**
+ * Least squares solution of X·β ≈ y (X: n rows × p columns, row-major), by Householder QR.
+ * Columns whose scaled norm is ~0 after elimination (dependent or empty) get β = 0.
+ */
+export function leastSquares(X: Float64Array, y: Float64Array, n: number, p: number): { beta: Float64Array; rank: boolean[] } {
+  const A = Float64Array.from(X);
+  const b = Float64Array.from(y);
+  // Scale columns to unit max-abs so the rank test is relative.
+  const scale = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(A[i * p + j]!));
+    scale[j] = m > 0 ? m : 1;
+    for (let i = 0; i < n; i++) A[i * p + j] = A[i * p + j]! / scale[j]!;
+  }
+  const used = new Array<boolean>(p).fill(false);
+  // pivotRow[k]: the row of R holding column k's diagonal (rows advance only for used columns).
+  const pivotRow = new Int32Array(p).fill(-1);
+  const diag = new Float64Array(p);
+  let r = 0;
+  for (let k = 0; k < p && r < n; k++) {
+    let norm = 0;
+    for (let i = r; i < n; i++) norm += A[i * p + k]! ** 2;
+    norm = Math.sqrt(norm);
+    if (norm < 1e-9 * Math.sqrt(n)) continue; // column k depends on earlier ones: leave it out
+    used[k] = true;
+    pivotRow[k] = r;
+    const alpha = A[r * p + k]! > 0 ? -norm : norm;
+    // v = x - alpha e_r, stored in place of column k; H = I - 2 v vᵀ / vᵀv
+    A[r * p + k] = A[r * p + k]! - alpha;
+    let vv = 0;
+    for (let i = r; i < n; i++) vv += A[i * p + k]! ** 2;
+    for (let j = k + 1; j < p; j++) {
+      let s = 0;
+      for (let i = r; i < n; i++) s += A[i * p + k]! * A[i * p + j]!;
+      const f = (2 * s) / vv;
+      for (let i = r; i < n; i++) A[i * p + j] = A[i * p + j]! - f * A[i * p + k]!;
+    }
+    let s = 0;
+    for (let i = r; i < n; i++) s += A[i * p + k]! * b[i]!;
+    const f = (2 * s) / vv;
+    for (let i = r; i < n; i++) b[i] = b[i]! - f * A[i * p + k]!;
+    diag[k] = alpha;
+    r++;
+  }
+  // Back substitution over the used columns: R[pivotRow[k]][j] = A[pivotRow[k]][j] for j > k.
+  const beta = new Float64Array(p);
+  for (let k = p - 1; k >= 0; k--) {
+    if (!used[k]) continue;
+    const row = pivotRow[k]!;
+    let s = b[row]!;
+    for (let j = k + 1; j < p; j++) if (used[j]) s -= A[row * p + j]! * beta[j]!;
+    beta[k] = s / diag[k]!;
+  }
+  for (let j = 0; j < p; j++) beta[j] = beta[j]! / scale[j]!;
+  return { beta, rank: used };
+}
+
+/** Fits the calibrated step-time model to live steps; reports R², MAPE and RMSE of the fit. */
+export function calibrateStepTime(steps: readonly StepRecord[], options: CalibrationOptions = {}): Calibration {
+  const rows = options.dropZero === false ? steps : steps.filter((s) => s.busy > 0);
+  const n = rows.length;
+  if (n < 4) throw new RangeError(`calibration needs at least 4 steps with busy > 0, got ${n}`);
+  const p = 4;
+  const X = new Float64Array(n * p);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = rows[i]!;
+    X[i * p] = 1;
+    X[i * p + 1] = s.decodeTokens;
+    X[i * p + 2] = s.prefillTokens;
+    X[i * p + 3] = s.contextTokens;
+    y[i] = s.busy;
+  }
+  const { beta, rank } = leastSquares(X, y, n, p);
+  const [a, b, c, d] = [beta[0]!, beta[1]!, beta[2]!, beta[3]!];
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += y[i]!;
+  mean /= n;
+  let ssRes = 0;
+  let ssTot = 0;
+  let ape = 0;
+  let apeN = 0;
+  for (let i = 0; i < n; i++) {
+    const pred = a + b * X[i * p + 1]! + c * X[i * p + 2]! + d * X[i * p + 3]!;
+    const r = y[i]! - pred;
+    ssRes += r * r;
+    ssTot += (y[i]! - mean) ** 2;
+    if (y[i]! > 0) {
+      ape += Math.abs(r) / y[i]!;
+      apeN++;
+    }
+  }
+  const unidentified = (['b', 'c', 'd'] as const).filter((_, j) => !rank[j + 1]);
+  const out: Calibration = {
+    kind: 'calibrated',
+    a,
+    b,
+    c,
+    d,
+    fit: { n, r2: ssTot > 0 ? 1 - ssRes / ssTot : 1, mape: apeN ? ape / apeN : 0, rmse: Math.sqrt(ssRes / n) },
+    unidentified,
+  };
+  if (options.source !== undefined) out.fit!.source = options.source;
+  return out;
+}

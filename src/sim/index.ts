@@ -1,0 +1,22 @@
+// The fleet simulator's public API (runs in the browser and in Node: nothing here touches files).
+export * from './config.js';
+export { runSimulation, resolveScheduler, resolvePrice } from './run.js';
+export type { SimResult, RunOptions, PoolResult, TenantRow, QueueingCheck, LatencyFigures, CostFigures, ThroughputFigures } from './run.js';
+export { runSweep } from './sweep.js';
+export type { SweepResult, SweepOptions, LoadRow, TenantsRow, ServersRow } from './sweep.js';
+export { buildWorkload, mergeStreams, profileArrivalTimes, scaleConfigRates, firstTenants, tenantCount } from './workload.js';
+export type { Workload, WorkloadInputs, TenantInfo } from './workload.js';
+export * from './step-time.js';
+export { calibrateStepTime, leastSquares } from './calibrate.js';
+export type { Calibration, CalibrationOptions } from './calibrate.js';
+export * from './specs.js';
+export * from './theory.js';
+export { SIZING_RULE, SIZING_DEFAULTS, demandByGroup, serversFor } from './sizing.js';
+export type { Demand } from './sizing.js';
+export { simulateFleet } from './fleet.js';
+export type { FleetInput, FleetOutcome, PoolSetup, PoolOutcome } from './fleet.js';
+export { Collector } from './collect.js';
+export { EventQueue } from './event-queue.js';
+export { formatResult, formatSweep, table } from './report.js';
+export { registerScenario, findScenario, listScenarios } from './scenarios.js';
+export type { Scenario } from './scenarios.js';

@@ -1,0 +1,92 @@
+// `lab sim`: runs a config file or a registered scenario, prints tables, writes JSON (the same
+// bytes for the same seed), and reports bad input with the field or option at fault.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runSim } from '../../src/cli/sim.js';
+import { registerScenario } from '../../src/sim/index.js';
+import { UsageError } from '../../src/cli/args.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'multiplex-sim-'));
+let stdout = '';
+let stderr = '';
+
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+const pooled = {
+  name: 'cli pooled',
+  seed: 2,
+  durationS: 600,
+  stepTime: { kind: 'roofline', gpu: 'h100', model: '8b' },
+  slo: { ttft: 1 },
+  tenants: [{ name: 'x', count: 5, arrival: { kind: 'poisson', rate: 0.5 }, lengths: { kind: 'parametric', prompt: { kind: 'fixed', value: 200 }, output: { kind: 'fixed', value: 50 } } }],
+  deployment: { kind: 'pooled', servers: 2 },
+};
+
+function file(name: string, v: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, JSON.stringify(v));
+  return p;
+}
+
+describe('lab sim', () => {
+  it('prints tables and writes byte-identical JSON for the same seed', async () => {
+    const cfg = file('pooled.json', pooled);
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    expect(await runSim([cfg, '--out', a])).toBe(0);
+    expect(stdout).toMatch(/cli pooled — pooled, seed 2/);
+    expect(stdout).toMatch(/time utilization/);
+    expect(stdout).toMatch(/\$ per 1M output tokens/);
+    expect(stdout).toMatch(/TTFT .* ms/);
+    expect(await runSim([cfg, '--out', b, '--quiet'])).toBe(0);
+    expect(readFileSync(b, 'utf8')).toBe(readFileSync(a, 'utf8'));
+    const json = JSON.parse(readFileSync(a, 'utf8'));
+    expect(json.config.name).toBe('cli pooled');
+    expect(json.result.workload.tenants).toBe(5);
+    expect(await runSim([cfg, '--out', b, '--seed', '3', '--quiet'])).toBe(0);
+    expect(readFileSync(b, 'utf8')).not.toBe(readFileSync(a, 'utf8'));
+  });
+
+  it('prints the textbook check for a queue config', async () => {
+    const cfg = file('queue.json', { seed: 1, queue: { servers: 2, arrivalRate: 1, meanServiceS: 1, service: 'deterministic', requests: 20000 } });
+    expect(await runSim([cfg])).toBe(0);
+    expect(stdout).toMatch(/textbook check: M\/D\/2 \(approximation\)/);
+    expect(stdout).toMatch(/mean wait in queue/);
+  });
+
+  it('runs a sweep and a calibration', async () => {
+    const steps = join(dir, 'steps.json');
+    const recs = Array.from({ length: 50 }, (_, i) => ({ index: i, gpu: 0, start: i, end: i + 1, busy: 0.002 + 1e-5 * (i % 7) + 1e-6 * i, timing: 'timestamp', batchSize: 1 + (i % 7), decodeTokens: i % 7, prefillTokens: i, contextTokens: 10 * i, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 }));
+    writeFileSync(steps, JSON.stringify({ steps: recs }));
+    const cfg = file('sweep.json', { ...pooled, sweep: { kind: 'servers', values: [1, 2], sloTarget: 0.9 } });
+    expect(await runSim([cfg, '--calibrate', steps])).toBe(0);
+    expect(stderr).toMatch(/calibrated on 50 steps: R² /);
+    expect(stdout).toMatch(/servers sweep/);
+    expect(stdout).toMatch(/cheapest meeting 90.0% SLO attainment: 1 servers/);
+  });
+
+  it('resolves a registered scenario by name', async () => {
+    registerScenario({ name: 'test-mm1', title: 'M/M/1 for the CLI test', config: () => ({ queue: { servers: 1, arrivalRate: 0.5, meanServiceS: 1, requests: 5000 } }) });
+    expect(await runSim(['--list'])).toBe(0);
+    expect(stdout).toMatch(/test-mm1 +M\/M\/1 for the CLI test/);
+    expect(await runSim(['test-mm1'])).toBe(0);
+    expect(stdout).toMatch(/textbook check: M\/M\/1/);
+  });
+
+  it('says which field of a bad config is wrong, and which argument is unknown', async () => {
+    const bad = file('bad.json', { ...pooled, deployment: { kind: 'pooled', router: 'random' } });
+    await expect(runSim([bad])).rejects.toThrow(/config\.deployment\.router: must be one of/);
+    await expect(runSim(['no-such-thing'])).rejects.toThrow(UsageError);
+    await expect(runSim(['no-such-thing'])).rejects.toThrow(/no scenario or file named "no-such-thing"/);
+    const missing = file('trace.json', { stepTime: pooled.stepTime, tenants: [{ trace: { path: 'nope.csv' } }], deployment: { kind: 'pooled', servers: 1 } });
+    await expect(runSim([missing])).rejects.toThrow(/trace file not found: nope\.csv/);
+  });
+});

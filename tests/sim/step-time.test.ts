@@ -1,0 +1,177 @@
+// Step-time models: the roofline arithmetic on known specs, the least-squares calibration (it
+// recovers known coefficients, reports its error, and says what it cannot identify), and the
+// fixed model charging each request exactly its service time.
+import { describe, expect, it } from 'vitest';
+import type { StepRecord } from '../../src/metrics/records.js';
+import { Rng } from '../../src/ops/random.js';
+import {
+  calibrateStepTime,
+  FixedModel,
+  leastSquares,
+  resolveScheduler,
+  RooflineModel,
+  runSimulation,
+  serverCapacity,
+  type SimConfig,
+  type StepShape,
+} from '../../src/sim/index.js';
+
+const shape = (s: Partial<StepShape>): StepShape => ({ batchSize: 1, decodeTokens: 0, prefillTokens: 0, contextTokens: 0, attendedPairs: 0, ...s });
+
+describe('roofline', () => {
+  const m = new RooflineModel({ kind: 'roofline', gpu: 'h100-sxm', model: 'llama-3.1-8b' });
+
+  it('a single decode is memory bound: overhead + weights / (bandwidth × 0.7)', () => {
+    const t = m.shapeTime(shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1 }));
+    const expected = 0.003 + (8.03e9 * 2 + 131072) / (3.35e12 * 0.7);
+    expect(t).toBeCloseTo(expected, 9);
+    expect(t * 1000).toBeGreaterThan(9.8); // ~9.85 ms per step
+  });
+
+  it('a long prefill is compute bound: 2 · params · tokens + attention over peak × 0.5', () => {
+    const k = 8192;
+    const pairs = (k * (k + 1)) / 2;
+    const t = m.shapeTime(shape({ prefillTokens: k, contextTokens: k, attendedPairs: pairs }));
+    const flops = 2 * 8.03e9 * k + 4 * 32 * 4096 * pairs;
+    expect(t).toBeCloseTo(0.003 + flops / (989e12 * 0.5), 9);
+  });
+
+  it('batching amortizes the weights: 64 decodes cost far less than 64 single decodes', () => {
+    const one = m.shapeTime(shape({ decodeTokens: 1, contextTokens: 1000, attendedPairs: 1000 }));
+    const b64 = m.shapeTime(shape({ batchSize: 64, decodeTokens: 64, contextTokens: 64000, attendedPairs: 64000 }));
+    expect(b64 / one).toBeLessThan(3);
+  });
+
+  it('tensor parallelism splits weights and KV; fp8 halves weight bytes and uses fp8 peak only where it exists', () => {
+    const tp4 = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '70b', tp: 4 });
+    const t = tp4.shapeTime(shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1 }));
+    expect(t).toBeCloseTo(0.003 + (70.6e9 * 2) / 4 / (3.35e12 * 0.7) + 327680 / 4 / (3.35e12 * 0.7), 9);
+    const a100 = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: '8b', weights: 'fp8', efficiency: { overheadS: 0 } });
+    const k = 4096;
+    const tc = a100.shapeTime(shape({ prefillTokens: k, contextTokens: k, attendedPairs: 0 }));
+    expect(tc).toBeCloseTo((2 * 8.03e9 * k) / (312e12 * 0.5), 9); // no fp8 tensor cores on A100
+  });
+
+  it('sizes the KV cache from memory beside the weights, and refuses a model that does not fit', () => {
+    expect(m.kvBlocks(16)).toBe(Math.floor((0.9 * 80e9 - 8.03e9 * 2) / (131072 * 16)));
+    const big = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '70b' });
+    expect(() => resolveScheduler({}, big)).toThrow(/does not fit on 1 × NVIDIA H100/);
+    const s = resolveScheduler({}, m);
+    expect(s.maxContext).toBe(8192);
+    expect(s.kv.numBlocks).toBe(m.kvBlocks(16));
+  });
+
+  it('capacity: output tokens/s at the largest batch that fits, prefill included', () => {
+    const s = resolveScheduler({}, m);
+    const cap = serverCapacity(m, { maxBatch: 64, numBlocks: s.kv.numBlocks, blockSize: 16 }, 1000, 200);
+    expect(cap.batch).toBe(64);
+    expect(cap.tokensPerS).toBeGreaterThan(1000);
+    expect(cap.tokensPerS).toBeLessThan(10000);
+    const small = serverCapacity(m, { maxBatch: 64, numBlocks: 100, blockSize: 16 }, 1000, 200);
+    expect(small.batch).toBe(Math.floor(100 / Math.ceil(1100 / 16)));
+  });
+});
+
+describe('calibration', () => {
+  const truth = { a: 0.004, b: 2e-5, c: 8e-6, d: 3e-8 };
+  function steps(n: number, noise: number, seed = 1, prefill = true): StepRecord[] {
+    const rng = new Rng(seed);
+    const out: StepRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const decodeTokens = rng.int(0, 64);
+      const prefillTokens = prefill ? (rng.next() < 0.3 ? rng.int(1, 2048) : 0) : 0;
+      const contextTokens = decodeTokens * rng.int(10, 2000) + prefillTokens;
+      const busy = (truth.a + truth.b * decodeTokens + truth.c * prefillTokens + truth.d * contextTokens) * (1 + noise * (2 * rng.next() - 1));
+      out.push({ index: i, gpu: 0, start: i, end: i + busy, busy, timing: 'timestamp', batchSize: decodeTokens + 1, decodeTokens, prefillTokens, contextTokens, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 });
+    }
+    return out;
+  }
+
+  it('recovers known coefficients exactly from noiseless steps (R² = 1, MAPE 0)', () => {
+    const fit = calibrateStepTime(steps(200, 0));
+    expect(fit.a).toBeCloseTo(truth.a, 10);
+    expect(fit.b).toBeCloseTo(truth.b, 12);
+    expect(fit.c).toBeCloseTo(truth.c, 12);
+    expect(fit.d).toBeCloseTo(truth.d, 14);
+    expect(fit.fit!.r2).toBeCloseTo(1, 10);
+    expect(fit.fit!.mape).toBeLessThan(1e-9);
+    expect(fit.unidentified).toEqual([]);
+  });
+
+  it('reports the fit error with ±5% noise', () => {
+    const fit = calibrateStepTime(steps(2000, 0.05, 2), { source: 'synthetic' });
+    console.log(`calibration on 2000 steps with ±5% noise: R² ${fit.fit!.r2.toFixed(4)}, MAPE ${(100 * fit.fit!.mape).toFixed(2)}%`);
+    expect(fit.fit!.r2).toBeGreaterThan(0.95);
+    expect(fit.fit!.mape).toBeGreaterThan(0.01);
+    expect(fit.fit!.mape).toBeLessThan(0.04);
+    expect(Math.abs(fit.b / truth.b - 1)).toBeLessThan(0.05);
+    expect(fit.fit!.source).toBe('synthetic');
+  });
+
+  it('sets a term it cannot identify to 0 and says so', () => {
+    const fit = calibrateStepTime(steps(100, 0, 3, false));
+    expect(fit.unidentified).toEqual(['c']);
+    expect(fit.c).toBe(0);
+    expect(fit.b).toBeCloseTo(truth.b, 12);
+  });
+
+  it('least squares on a tiny system', () => {
+    // y = 1 + 2x on x = 0, 1, 2 (3 rows, 2 columns).
+    const { beta } = leastSquares(Float64Array.from([1, 0, 1, 1, 1, 2]), Float64Array.from([1, 3, 5]), 3, 2);
+    expect(beta[0]).toBeCloseTo(1, 12);
+    expect(beta[1]).toBeCloseTo(2, 12);
+  });
+
+  it('round trip: steps simulated with a calibrated model fit back to the same coefficients', () => {
+    const recorded: StepRecord[] = [];
+    const config: SimConfig = {
+      seed: 4,
+      durationS: 300,
+      stepTime: { kind: 'calibrated', ...truth },
+      scheduler: { maxBatch: 16, tokenBudget: 512, maxContext: 2048, kvBlocks: 4096 },
+      tenants: [
+        {
+          name: 'x',
+          count: 5,
+          arrival: { kind: 'poisson', rate: 2 },
+          lengths: { kind: 'parametric', prompt: { kind: 'uniform', min: 10, max: 600 }, output: { kind: 'uniform', min: 1, max: 100 } },
+        },
+      ],
+      deployment: { kind: 'pooled', servers: 2 },
+    };
+    runSimulation(config, { onStep: (s) => recorded.push({ ...s }) });
+    expect(recorded.length).toBeGreaterThan(1000);
+    expect(recorded.every((s) => s.timing === 'model')).toBe(true);
+    const fit = calibrateStepTime(recorded);
+    expect(fit.fit!.r2).toBeCloseTo(1, 9);
+    expect(fit.a).toBeCloseTo(truth.a, 9);
+    expect(fit.d).toBeCloseTo(truth.d, 12);
+  });
+});
+
+describe('fixed service time', () => {
+  it('charges a request exactly S over its steps, whatever its lengths', () => {
+    let total = 0;
+    const model = new FixedModel({ kind: 'fixed', meanS: 2, distribution: 'exponential' }, 9);
+    const config: SimConfig = {
+      seed: 9,
+      durationS: 200,
+      stepTime: { kind: 'fixed', meanS: 2, distribution: 'exponential' },
+      scheduler: { maxBatch: 1, tokenBudget: 4, maxContext: 64, kvBlocks: 64, blockSize: 1 },
+      tenants: [{ arrival: { kind: 'poisson', rate: 0.2 }, lengths: { kind: 'parametric', prompt: { kind: 'uniform', min: 1, max: 9 }, output: { kind: 'uniform', min: 1, max: 5 } } }],
+      deployment: { kind: 'pooled', servers: 1, router: 'central-queue' },
+    };
+    const r = runSimulation(config, { onStep: (s) => (total += s.busy) });
+    let expected = 0;
+    for (let i = 0; i < r.workload.requests; i++) expected += model.serviceTime(i);
+    expect(total).toBeCloseTo(expected, 9);
+    expect(r.fleet.requests.finished).toBe(r.workload.requests);
+    // Deterministic service: every request takes S.
+    const d = new FixedModel({ kind: 'fixed', meanS: 2, distribution: 'deterministic' }, 1);
+    expect(d.serviceTime(5)).toBe(2);
+    // Exponential service: mean S over many ids.
+    let sum = 0;
+    for (let i = 0; i < 200000; i++) sum += model.serviceTime(i);
+    expect(sum / 200000).toBeCloseTo(2, 1);
+  });
+});
