@@ -10,11 +10,33 @@ export interface LoadProgress {
   loaded: number;
   /** Total bytes when known (content-length or Blob size), else undefined. */
   total?: number;
+  /** The bytes came from the browser's model cache, not the network. */
+  cached?: boolean;
 }
 
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Name of a Cache API cache to keep downloads in (browser only; ignored where `caches` does
+   * not exist). A URL found there is read without a request.
+   */
+  cache?: string;
+}
+
+/** The Cache API cache the app keeps downloaded models in. */
+export const MODEL_CACHE = 'multiplex-models-v1';
+
+function cacheStorage(): CacheStorage | undefined {
+  return (globalThis as { caches?: CacheStorage }).caches;
+}
+
+/** Removes a URL (or, without one, every model) from the model cache. */
+export async function evictCached(url?: string, cache = MODEL_CACHE): Promise<void> {
+  const cs = cacheStorage();
+  if (!cs) return;
+  if (url === undefined) await cs.delete(cache);
+  else await (await cs.open(cache)).delete(url);
 }
 
 /** A failed download or read; the message names the URL or file. */
@@ -85,6 +107,33 @@ async function readStream(
  * an abort through `signal` rejects with the signal's reason (an AbortError by default).
  */
 export async function fetchBuffer(url: string, opts: LoadOptions = {}): Promise<ArrayBuffer> {
+  const cs = opts.cache ? cacheStorage() : undefined;
+  let cache: Cache | undefined;
+  if (cs && opts.cache) {
+    try {
+      cache = await cs.open(opts.cache);
+      const hit = await cache.match(url);
+      if (hit) {
+        const buf = await hit.arrayBuffer();
+        opts.onProgress?.({ loaded: buf.byteLength, total: buf.byteLength, cached: true });
+        return buf;
+      }
+    } catch {
+      cache = undefined; // storage unavailable (private mode, quota): download as usual
+    }
+  }
+  const buf = await download(url, opts);
+  if (cache) {
+    try {
+      await cache.put(url, new Response(buf.slice(0), { headers: { 'content-length': String(buf.byteLength) } }));
+    } catch (e) {
+      console.warn(`could not keep ${url} in the model cache: ${(e as Error).message}`);
+    }
+  }
+  return buf;
+}
+
+async function download(url: string, opts: LoadOptions): Promise<ArrayBuffer> {
   let res: Response;
   try {
     res = await fetch(url, { signal: opts.signal });
@@ -164,6 +213,8 @@ export interface LoadModelOptions {
   limits?: CheckpointLimits;
   /** Progress of each file separately. */
   onProgress?: (p: LoadProgress & { file: 'checkpoint' | 'tokenizer' }) => void;
+  /** Cache API cache for URL sources (see LoadOptions.cache). */
+  cache?: string;
   signal?: AbortSignal;
 }
 
@@ -175,8 +226,8 @@ export async function loadModel(opts: LoadModelOptions): Promise<{ model: Model;
   const progress = (file: 'checkpoint' | 'tokenizer') =>
     opts.onProgress ? (p: LoadProgress) => opts.onProgress!({ ...p, file }) : undefined;
   const [ck, tk] = await Promise.all([
-    loadBytes(opts.checkpoint, { name: opts.checkpointName, signal: opts.signal, onProgress: progress('checkpoint') }),
-    loadBytes(opts.tokenizer, { name: opts.tokenizerName, signal: opts.signal, onProgress: progress('tokenizer') }),
+    loadBytes(opts.checkpoint, { name: opts.checkpointName, signal: opts.signal, cache: opts.cache, onProgress: progress('checkpoint') }),
+    loadBytes(opts.tokenizer, { name: opts.tokenizerName, signal: opts.signal, cache: opts.cache, onProgress: progress('tokenizer') }),
   ]);
   const model = parseCheckpoint(ck.buffer, ck.source, opts.limits);
   const tokenizer = parseTokenizer(tk.buffer, tk.source, model.config.vocabSize);
