@@ -7,4 +7,6 @@ export default defineConfig({
   server: { host: 'localhost', port: 5173 },
   build: { target: 'es2022', outDir: 'dist', assetsInlineLimit: 0 },
   worker: { format: 'es' },
+  // Pre-bundle the page's dependencies up front: a late re-optimization reloads the page.
+  optimizeDeps: { include: ['comlink', 'lit', 'lit/decorators.js', 'uplot'] },
 });

@@ -2,8 +2,12 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import './generate-view.js';
+import './lab-view.js';
 
-export const VIEWS = [{ id: 'generate', label: 'Generate' }] as const;
+export const VIEWS = [
+  { id: 'lab', label: 'Load lab' },
+  { id: 'generate', label: 'Generate' },
+] as const;
 export type ViewId = (typeof VIEWS)[number]['id'];
 
 function viewFromUrl(): ViewId {
@@ -50,7 +54,7 @@ export class MxApp extends LitElement {
           )}
         </nav>
       </header>
-      ${this.view === 'generate' ? html`<mx-generate-view></mx-generate-view>` : html``}
+      ${this.view === 'lab' ? html`<mx-lab-view></mx-lab-view>` : this.view === 'generate' ? html`<mx-generate-view></mx-generate-view>` : html``}
     `;
   }
 }

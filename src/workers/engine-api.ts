@@ -2,6 +2,13 @@
 // talks to it through this API and never touches WebGPU itself.
 import type { ModelConfig } from '../model/config.js';
 import type { GenerateOptions, GeneratedToken, GenerationStats } from '../model/generate.js';
+import type { Calibration } from './calibrate.js';
+import type { MetricsBatch } from './lab-protocol.js';
+import type { LabEngineConfig, LabRunInfo } from './lab-run.js';
+
+export type { Calibration, CalibrationPoint } from './calibrate.js';
+export type { MetricsBatch } from './lab-protocol.js';
+export type { LabEngineConfig, LabRunInfo } from './lab-run.js';
 
 export interface ModelSource {
   /** Display name. */
@@ -17,6 +24,11 @@ export interface LoadProgress {
   total?: number;
 }
 
+export interface LoadOptions {
+  /** Sequences the backend can hold at once (default 4; the lab asks for its largest max batch). */
+  maxSequences?: number;
+}
+
 export interface EngineInfo {
   backend: 'gpu' | 'cpu';
   /** Adapter description, or why the GPU could not be used. */
@@ -26,11 +38,19 @@ export interface EngineInfo {
   /** Set when WebGPU is unavailable: the reason's message (insecure origin, no WebGPU, no adapter). */
   gpuUnavailable?: { reason: string; message: string };
   model: { name: string; config: ModelConfig; parameters: number };
+  /** Sequences the backend holds at once. */
+  maxSequences: number;
+}
+
+export interface CalibrationProgress {
+  done: number;
+  total: number;
+  what: string;
 }
 
 export interface EngineWorkerApi {
   /** Loads a model; `backend: 'auto'` uses the GPU when it can and the CPU reference otherwise. */
-  load(source: ModelSource, backend: 'auto' | 'gpu' | 'cpu', onProgress?: (p: LoadProgress) => void): Promise<EngineInfo>;
+  load(source: ModelSource, backend: 'auto' | 'gpu' | 'cpu', onProgress?: (p: LoadProgress) => void, options?: LoadOptions): Promise<EngineInfo>;
   generate(
     prompt: string,
     options: Omit<GenerateOptions, 'signal'>,
@@ -38,4 +58,20 @@ export interface EngineWorkerApi {
   ): Promise<GenerationStats>;
   /** Stops the running generation after its current step. */
   stop(): void;
+
+  // --- The lab -------------------------------------------------------------------------------
+  /**
+   * Measures decode tokens/s at batch sizes up to maxBatch and the prefill cost (see
+   * calibrate.ts). Cached per loaded model: when the stored calibration already measured
+   * maxBatch (it went up to it or beyond) it is returned as is, unless `fresh`.
+   */
+  calibrate(maxBatch: number, onProgress?: (p: CalibrationProgress) => void, fresh?: boolean): Promise<Calibration>;
+  /** Starts a run (ending any previous one); batches stream to onMetrics every ~250 ms. */
+  startLab(config: LabEngineConfig, onMetrics: (b: MetricsBatch) => void): Promise<LabRunInfo>;
+  /** A tenant's request port (transfer it): requests arriving on it go to the current run. */
+  connectTenant(port: MessagePort): void;
+  pauseLab(): Promise<void>;
+  resumeLab(): void;
+  /** Ends the current run; resolves after its last batch was sent. */
+  stopLab(): Promise<void>;
 }

@@ -1,8 +1,15 @@
 // The engine worker: owns the only GPUDevice, loads models, runs generation, and streams tokens
 // back to the page over comlink. With `backend: 'auto'` it falls back to the CPU reference when
 // WebGPU is unavailable and reports why, so the page is never blank.
+//
+// The lab: calibrate() measures the device, startLab() runs the live Engine (lab-run.ts) over the
+// loaded backend; tenant workers send requests over MessagePorts given to connectTenant(), and
+// the run streams MetricsBatches (transferred column arrays) to the page every ~250 ms.
 import * as Comlink from 'comlink';
-import type { EngineInfo, EngineWorkerApi, LoadProgress, ModelSource } from './engine-api.js';
+import type { CalibrationProgress, EngineInfo, EngineWorkerApi, LoadOptions, LoadProgress, ModelSource } from './engine-api.js';
+import { calibrate, type Calibration } from './calibrate.js';
+import { LabRun, type LabEngineConfig } from './lab-run.js';
+import { batchBuffers, type MetricsBatch, type TenantRequestMessage } from './lab-protocol.js';
 import { acquireGpu, adapterLabel, GpuUnavailableError, type GpuContext } from '../gpu/device.js';
 import { registerBrowserKernelSources } from '../gpu/kernel-sources-browser.js';
 import { loadModel } from '../model/load.js';
@@ -21,6 +28,18 @@ let deviceLost = '';
 let backend: Backend | undefined;
 let tokenizer: Tokenizer | undefined;
 let abort: AbortController | undefined;
+let calibration: Calibration | undefined;
+let lab: LabRun | undefined;
+let runs = 0;
+const ports = new Set<MessagePort>();
+
+async function endLab(): Promise<void> {
+  const r = lab;
+  lab = undefined;
+  await r?.stop();
+  for (const p of ports) p.close();
+  ports.clear();
+}
 
 async function getGpu(): Promise<GpuContext | undefined> {
   if (gpu && !deviceLost) return gpu;
@@ -51,10 +70,13 @@ function countParameters(m: Model): number {
 }
 
 const api: EngineWorkerApi = {
-  async load(source: ModelSource, which, onProgress?: (p: LoadProgress) => void): Promise<EngineInfo> {
+  async load(source: ModelSource, which, onProgress?: (p: LoadProgress) => void, options: LoadOptions = {}): Promise<EngineInfo> {
     abort?.abort();
+    await endLab();
     backend?.destroy();
     backend = undefined;
+    calibration = undefined;
+    const maxSequences = options.maxSequences ?? 4;
     const g = which === 'cpu' ? undefined : await getGpu();
     if (which === 'gpu' && !g) throw new Error(gpuError?.message ?? 'WebGPU is unavailable');
     const limits = g
@@ -67,13 +89,14 @@ const api: EngineWorkerApi = {
       onProgress: onProgress ? (p) => onProgress({ file: p.file, loaded: p.loaded, total: p.total }) : undefined,
     });
     tokenizer = loaded.tokenizer;
-    backend = g ? new GpuBackend(g, loaded.model, { maxSequences: 4 }) : new CpuBackend(loaded.model, { maxSequences: 4 });
+    backend = g ? new GpuBackend(g, loaded.model, { maxSequences }) : new CpuBackend(loaded.model, { maxSequences });
     return {
       backend: g ? 'gpu' : 'cpu',
       adapter: g ? adapterLabel(g.adapter) : 'WebGPU unavailable',
       timing: g ? (g.timestamps ? 'timestamp' : 'wall') : 'none',
       gpuUnavailable: gpuError ? { reason: gpuError.reason, message: gpuError.message } : undefined,
       model: { name: source.name, config: loaded.model.config, parameters: countParameters(loaded.model) },
+      maxSequences,
     };
   },
 
@@ -84,6 +107,7 @@ const api: EngineWorkerApi = {
   ): Promise<GenerationStats> {
     if (!backend || !tokenizer) throw new Error('No model is loaded yet.');
     if (deviceLost) throw new Error(`The GPU device was lost (${deviceLost}); reload the model to start a new one.`);
+    await endLab();
     abort = new AbortController();
     const it = generate(backend, tokenizer, prompt, { ...options, signal: abort.signal });
     for (;;) {
@@ -96,6 +120,53 @@ const api: EngineWorkerApi = {
   stop(): void {
     abort?.abort();
   },
+
+  async calibrate(maxBatch: number, onProgress?: (p: CalibrationProgress) => void, fresh = false): Promise<Calibration> {
+    const b = ready();
+    if (!fresh && calibration && calibration.points.some((q) => q.batch === maxBatch)) return calibration;
+    await endLab();
+    abort?.abort();
+    calibration = await calibrate(b, {
+      maxBatch,
+      onProgress: onProgress ? (done, total, what) => void onProgress({ done, total, what }) : undefined,
+    });
+    return calibration;
+  },
+
+  async startLab(config: LabEngineConfig, onMetrics: (b: MetricsBatch) => void) {
+    const b = ready();
+    abort?.abort();
+    await endLab();
+    const run = new LabRun(b, ++runs, config, (batch) => {
+      void Promise.resolve(onMetrics(Comlink.transfer(batch, batchBuffers(batch)))).catch(() => {});
+    });
+    lab = run;
+    run.start();
+    return run.info;
+  },
+
+  connectTenant(port: MessagePort): void {
+    ports.add(port);
+    port.onmessage = (e: MessageEvent<TenantRequestMessage>) => lab?.submit(e.data);
+  },
+
+  async pauseLab() {
+    await lab?.pause();
+  },
+
+  resumeLab() {
+    lab?.resume();
+  },
+
+  async stopLab() {
+    await endLab();
+  },
 };
+
+function ready(): Backend {
+  if (!backend) throw new Error('No model is loaded yet.');
+  if (deviceLost) throw new Error(`The GPU device was lost (${deviceLost}); reload the page to start a new one.`);
+  return backend;
+}
 
 Comlink.expose(api);

@@ -26,6 +26,7 @@ describe.skipIf(!HAVE_CHROMIUM)('generation page (Chromium, WebGPU)', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const q = new URLSearchParams({
+      view: 'generate',
       checkpoint: fsUrl(STORIES260K),
       tokenizer: fsUrl(TOK512),
       prompt: '',
@@ -50,7 +51,7 @@ describe.skipIf(!HAVE_CHROMIUM)('generation page (Chromium, WebGPU)', () => {
 
   it('reports a bad checkpoint URL by name instead of a blank page', async () => {
     const page = await browser!.newPage();
-    await page.goto(`${base}?checkpoint=/no-such-model.bin&tokenizer=/no-such-tok.bin&steps=abc`);
+    await page.goto(`${base}?view=generate&checkpoint=/no-such-model.bin&tokenizer=/no-such-tok.bin&steps=abc`);
     await page.locator('#error').waitFor({ timeout: 60_000 });
     expect(await page.locator('#error').innerText()).toMatch(/no-such-(model|tok)\.bin/);
     expect(await page.locator('#param-errors').innerText()).toContain('steps=abc');

@@ -1,0 +1,73 @@
+// Export of a run: JSON (settings, device, calibration, figures, per-second series, every step and
+// request record) and CSV (the per-second series, one row per bucket). Pure code, plus download().
+import type { RequestRecord, StepRecord } from '../metrics/records.js';
+import type { Figures, LabSeries } from './lab-metrics.js';
+
+export interface RunExport {
+  format: 'multiplex-lab-run';
+  version: 1;
+  exportedAt: string;
+  /** The settings (the lab's URL state) and the URL that restores them. */
+  settings: unknown;
+  url: string;
+  device: unknown;
+  calibration: unknown;
+  engine: unknown;
+  /** What the numbers assume (price, busy-time source, windows). */
+  notes: string[];
+  figures: { window: Figures; run: Figures } | null;
+  comparison?: unknown;
+  series: LabSeries | null;
+  steps: StepRecord[];
+  requests: RequestRecord[];
+}
+
+export function runJson(e: Omit<RunExport, 'format' | 'version'>): string {
+  const out: RunExport = { format: 'multiplex-lab-run', version: 1, ...e };
+  // NaN and Infinity are not JSON: write null.
+  return JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1);
+}
+
+/** Columns of the CSV, in order: header name and the series field. */
+export const CSV_COLUMNS: [string, keyof LabSeries][] = [
+  ['t_s', 't'],
+  ['output_tokens_per_s', 'outputTokensPerS'],
+  ['all_tokens_per_s', 'allTokensPerS'],
+  ['capacity_tokens_per_s', 'capacity'],
+  ['batch_size', 'batchSize'],
+  ['queue_depth', 'queueDepth'],
+  ['time_utilization_pct', 'timeUtilization'],
+  ['capacity_utilization_pct', 'capacityUtilization'],
+  ['ttft_p50_ms_10s', 'ttftP50'],
+  ['ttft_p99_ms_10s', 'ttftP99'],
+  ['tpot_p50_ms_10s', 'tpotP50'],
+  ['tpot_p99_ms_10s', 'tpotP99'],
+  ['cost_per_1m_output_usd_10s', 'costPerMOutput'],
+  ['cost_per_1m_all_usd_10s', 'costPerMAll'],
+];
+
+/** One row per bucket; empty cells where a value does not exist (no request in the window). */
+export function seriesCsv(s: LabSeries): string {
+  const lines = [CSV_COLUMNS.map(([h]) => h).join(',')];
+  for (let i = 0; i < s.t.length; i++) {
+    lines.push(
+      CSV_COLUMNS.map(([, f]) => {
+        const v = (s[f] as readonly (number | null)[])[i];
+        return v === null || v === undefined || !Number.isFinite(v) ? '' : String(+v.toPrecision(6));
+      }).join(','),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Starts a download of `text` as `name` (browser only). */
+export function download(name: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,480 @@
+// The live load lab: tenants (web workers) send requests to the engine worker, which batches them
+// on this device's GPU; the page shows throughput, batch size, utilization, latency and the cost
+// of a token as they happen. Everything it shows comes from LabController; every setting is in
+// the URL (lab-state.ts).
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { GPU_PRICES, type GpuPriceId } from '../econ/cost.js';
+import './charts.js';
+import type { ChartSeries } from './charts.js';
+import { LabController } from './lab-controller.js';
+import {
+  LIMITS,
+  PRESETS,
+  TRAFFIC_LABELS,
+  TRAFFIC_SHAPES,
+  parseLabState,
+  presetById,
+  presetState,
+  priceLabel,
+  sameExperiment,
+  serializeLabState,
+  type LabState,
+  type SloValue,
+  type TrafficShape,
+} from './lab-state.js';
+import { WINDOW_S, type Figures } from './lab-metrics.js';
+import { download, runJson, seriesCsv } from './lab-export.js';
+import { fmt } from './lab-traffic.js';
+
+const C = {
+  out: '#5ec2ff',
+  all: '#b48cff',
+  cap: '#9aa0aa',
+  batch: '#7ee787',
+  queue: '#ffb454',
+  time: '#5ec2ff',
+  capu: '#7ee787',
+  p50: '#5ec2ff',
+  p99: '#ff6b6b',
+};
+
+function tokensPerS(v: number): string {
+  return Number.isFinite(v) ? fmt(v) : '—';
+}
+function pct(v: number): string {
+  return Number.isFinite(v) ? `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%` : '—';
+}
+function secs(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  return v < 1 ? `${(v * 1000).toFixed(v < 0.01 ? 1 : 0)} ms` : `${v.toFixed(v < 10 ? 2 : 1)} s`;
+}
+function dollars(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  return v >= 1000 ? `$${Math.round(v).toLocaleString('en-US')}` : v >= 10 ? `$${v.toFixed(1)}` : `$${v.toFixed(2)}`;
+}
+
+@customElement('mx-lab-view')
+export class MxLabView extends LitElement {
+  static override styles = css`
+    :host { display: block; padding: 12px 20px 40px; }
+    h2 { font-size: 1.5rem; margin: 0 0 2px; }
+    h3 { font-size: 1.05rem; margin: 0 0 8px; }
+    .sub { color: var(--muted); margin: 0 0 10px; }
+    .panel { background: var(--panel); border-radius: 8px; padding: 10px 14px; margin-bottom: 12px; }
+    .warn { color: var(--warn); }
+    .err { color: var(--err); white-space: pre-wrap; }
+    .muted { color: var(--muted); font-size: 0.85rem; }
+    .layout { display: grid; grid-template-columns: 300px minmax(0, 1fr); gap: 16px; align-items: start; }
+    @media (max-width: 1000px) { .layout { grid-template-columns: minmax(0, 1fr); } }
+    .presets { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 6px; }
+    .presets button { background: #10131a; color: var(--text); border: 1px solid #2c313c; font-weight: 600; font-size: 1rem; padding: 8px 14px; }
+    .presets button[aria-pressed='true'] { background: var(--accent); color: #001018; border-color: var(--accent); }
+    .lesson { font-size: 1.05rem; margin: 6px 0 0; }
+    .transport { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+    .transport .clock { font-size: 1.6rem; font-variant-numeric: tabular-nums; margin-left: 8px; }
+    progress { width: 160px; }
+    button { font: inherit; background: var(--accent); color: #001018; border: none; border-radius: 6px; font-weight: 600; cursor: pointer; padding: 8px 16px; }
+    button.secondary { background: #2a303c; color: var(--text); }
+    button[disabled] { opacity: 0.45; cursor: default; }
+    .figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin-bottom: 12px; }
+    .fig { background: var(--panel); border-radius: 8px; padding: 10px 12px; }
+    .fig .name { color: var(--muted); font-size: 0.85rem; }
+    .fig b { display: block; font-size: 2.1rem; line-height: 1.15; font-variant-numeric: tabular-nums; }
+    .fig .run { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
+    .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 10px; }
+    form label { display: flex; justify-content: space-between; align-items: center; gap: 8px; font-size: 0.9rem; margin: 5px 0; }
+    form label span.hint { color: var(--muted); font-size: 0.75rem; }
+    input, select { font: inherit; font-size: 0.9rem; color: var(--text); background: #10131a; border: 1px solid #2c313c; border-radius: 6px; padding: 4px 6px; width: 9em; box-sizing: border-box; }
+    input[type='file'] { width: 100%; }
+    fieldset { border: 1px solid #2c313c; border-radius: 8px; margin: 0 0 10px; padding: 6px 10px; }
+    legend { color: var(--muted); font-size: 0.8rem; padding: 0 4px; }
+    table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+    th, td { text-align: right; padding: 4px 8px; border-bottom: 1px solid #262b36; }
+    th:first-child, td:first-child { text-align: left; }
+    .cmp td { font-size: 1.25rem; }
+    .cmp td:first-child { font-size: 1rem; }
+    .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; background: #2a303c; font-size: 0.85rem; margin-left: 6px; }
+    .badge.cpu { background: #4a3a10; color: var(--warn); }
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 0.9rem; }
+    dt { font-weight: 600; }
+    dd { margin: 0; color: var(--muted); }
+  `;
+
+  @state() private s: LabState = parseLabState(location.search).state;
+  @state() private paramErrors: string[] = parseLabState(location.search).errors;
+  private readonly lab = new LabController(this);
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.writeUrl();
+    void this.start();
+  }
+
+  private async start(): Promise<void> {
+    if (this.s.trace) await this.lab.fetchTrace(this.s.trace);
+    const ok = await this.lab.prepare(this.s);
+    if (ok && this.s.autoplay) await this.lab.play(this.s);
+  }
+
+  private writeUrl(): void {
+    const q = serializeLabState(this.s);
+    if (location.search !== `?${q}`) history.replaceState(null, '', `?${q}`);
+  }
+
+  /** Applies a change of settings: the URL follows; price and SLOs apply at once. */
+  private set(patch: Partial<LabState>): void {
+    // The preset stays named: the URL lists the settings that differ from it.
+    const next: LabState = { ...this.s, ...patch };
+    this.s = next;
+    this.paramErrors = [];
+    this.writeUrl();
+    if ('price' in patch || 'gpu' in patch || 'ttft' in patch || 'tpot' in patch) this.lab.reprice(next);
+  }
+
+  private async choosePreset(id: string): Promise<void> {
+    const keep = { checkpoint: this.s.checkpoint, tokenizer: this.s.tokenizer, backend: this.s.backend };
+    this.s = { ...presetState(id), ...keep };
+    this.paramErrors = [];
+    this.writeUrl();
+    // Still loading or calibrating: start() plays the new state when that is done.
+    if (this.lab.phase === 'loading' || this.lab.phase === 'calibrating') {
+      this.s.autoplay = true;
+      return;
+    }
+    await this.lab.reset();
+    await this.lab.play(this.s);
+  }
+
+  private async playPause(): Promise<void> {
+    const l = this.lab;
+    if (l.phase === 'running') return l.pause();
+    if (l.phase === 'paused' && l.runState && sameExperiment(l.runState, this.s)) return l.play(this.s);
+    if (l.phase === 'paused' || l.phase === 'done') await l.reset();
+    return l.play(this.s);
+  }
+
+  private exportRun(kind: 'json' | 'csv'): void {
+    const l = this.lab;
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    if (kind === 'csv') {
+      if (l.series) download(`multiplex-lab-${stamp}.csv`, seriesCsv(l.series), 'text/csv');
+      return;
+    }
+    const s = l.runState ?? this.s;
+    const text = runJson({
+      exportedAt: new Date().toISOString(),
+      settings: s,
+      url: `${location.origin}${location.pathname}?${serializeLabState(s)}`,
+      device: l.info ?? null,
+      calibration: l.calibration ?? null,
+      engine: l.runInfo ?? null,
+      notes: this.notes(s),
+      figures: l.window && l.whole ? { window: l.window, run: l.whole } : null,
+      comparison: l.compare,
+      series: l.series ?? null,
+      steps: l.store?.steps ?? [],
+      requests: l.store?.requestList() ?? [],
+    });
+    download(`multiplex-lab-${stamp}.json`, text, 'application/json');
+  }
+
+  private notes(s: LabState): string[] {
+    const slo = this.lab.slo(s);
+    return [
+      `Price: ${priceLabel(s)}. Cost per 1M tokens = $/GPU-hour ÷ (tokens served per hour / 1e6).`,
+      'Busy time: the wall time of each engine step (submit to results read back); time utilization = busy / wall.',
+      `Capacity: decode tokens/s measured at max batch ${s.batch} on this device; capacity utilization = output tokens/s ÷ capacity.`,
+      `Latency figures are over a sliding ${WINDOW_S} s window or the whole run, as labelled; SLOs: TTFT ${secs(slo.ttft)}, TPOT ${secs(slo.tpot)}.`,
+    ];
+  }
+
+  // --- rendering ------------------------------------------------------------------------------
+
+  override render() {
+    const l = this.lab;
+    return html`
+      <h2>Live load lab</h2>
+      <p class="sub">Tenants in web workers send requests to a continuous-batching engine on ${this.deviceWords()}. Watch batching and idle time set the cost of a token.</p>
+      ${this.paramErrors.length ? html`<div class="panel warn" id="param-errors">${this.paramErrors.map((e) => html`<div>${e}</div>`)}</div>` : nothing}
+      ${this.renderStatus()}
+      ${this.renderPresets()}
+      <div class="layout">
+        <div>${this.renderControls()}</div>
+        <div>
+          ${this.renderTransport()}
+          ${l.error ? html`<div class="panel err" id="error">${l.error}</div>` : nothing}
+          ${this.renderComparison()}
+          ${this.renderFigures()}
+          ${this.renderCharts()}
+          ${this.renderExplain()}
+        </div>
+      </div>
+    `;
+  }
+
+  private deviceWords(): TemplateResult | string {
+    const i = this.lab.info;
+    if (!i) return 'this device';
+    return i.backend === 'gpu' ? 'your GPU' : html`the <b>CPU reference backend</b> (no WebGPU here)`;
+  }
+
+  private renderStatus() {
+    const l = this.lab;
+    const i = l.info;
+    const b = l.basis;
+    return html`<div class="panel" id="status">
+      ${i
+        ? html`<div id="adapter">
+              ${i.backend === 'gpu' ? html`<b>GPU</b>: ${i.adapter}` : html`<b>CPU reference backend</b><span class="badge cpu">not a GPU</span>`}
+              · model <b>${i.model.name}</b> (${(i.model.parameters / 1e6).toFixed(2)}M parameters, context ${i.model.config.seqLen})
+            </div>
+            ${i.gpuUnavailable
+              ? html`<div class="warn" id="gpu-unavailable">WebGPU is unavailable: ${i.gpuUnavailable.message} The lab runs on the CPU reference backend instead; every figure below is the CPU's.</div>`
+              : nothing}`
+        : l.loadProgress
+          ? html`Loading the model's ${l.loadProgress.file}… ${(l.loadProgress.loaded / 1e6).toFixed(1)} MB`
+          : l.phase === 'error'
+            ? nothing
+            : html`Starting the engine worker…`}
+      ${l.calProgress
+        ? html`<div id="calibrating">Calibrating: measuring ${l.calProgress.what} (${l.calProgress.done + 1}/${l.calProgress.total})
+            <progress max=${l.calProgress.total} value=${l.calProgress.done}></progress></div>`
+        : nothing}
+      ${b && l.calibration
+        ? html`<div id="capacity">
+            Capacity <b>${tokensPerS(b.capacityTokensPerS)} tokens/s</b> at max batch ${this.s.batch}${b.interpolated ? ' (interpolated)' : ''}
+            <span class="muted">— measured on start: decode tokens/s at batch
+            ${l.calibration.points.map((p, k) => html`${k ? ', ' : ''}${p.batch}: ${fmt(p.tokensPerS)}`)}; prefill ${fmt(l.calibration.prefill.tokensPerS)} tokens/s.
+            A prompt token costs ${fmt(b.prefillWeight)} decode tokens of GPU time.</span>
+          </div>`
+        : nothing}
+    </div>`;
+  }
+
+  private renderPresets() {
+    const active = presetById(this.s.preset);
+    return html`<div class="panel">
+      <div class="presets" id="presets">
+        ${PRESETS.map(
+          (p) => html`<button data-preset=${p.id} aria-pressed=${p.id === this.s.preset ? 'true' : 'false'} @click=${() => this.choosePreset(p.id)}>${p.label}</button>`,
+        )}
+      </div>
+      ${active ? html`<p class="lesson" id="lesson">${active.lesson}</p>` : nothing}
+    </div>`;
+  }
+
+  private renderTransport() {
+    const l = this.lab;
+    const busy = l.phase === 'loading' || l.phase === 'calibrating';
+    const t = l.store?.now ?? 0;
+    const dur = l.runState?.duration ?? this.s.duration;
+    const changed = l.runState && !sameExperiment(l.runState, this.s) && (l.phase === 'running' || l.phase === 'paused');
+    const label = l.phase === 'running' ? 'Pause' : l.phase === 'paused' && !changed ? 'Resume' : l.phase === 'done' || changed ? 'Run again' : 'Play';
+    return html`<div class="panel">
+      <div class="transport">
+        <button id="play" ?disabled=${busy || l.phase === 'error'} @click=${() => this.playPause()}>${label}</button>
+        <button id="reset" class="secondary" ?disabled=${busy} @click=${() => this.lab.reset()}>Reset</button>
+        <button id="export-json" class="secondary" ?disabled=${!l.store} @click=${() => this.exportRun('json')}>Export JSON</button>
+        <button id="export-csv" class="secondary" ?disabled=${!l.series} @click=${() => this.exportRun('csv')}>Export CSV</button>
+        <span class="clock" id="clock">${t.toFixed(1)} s / ${dur} s</span>
+        <span class="badge" id="phase">${l.compare && l.phase !== 'done' ? `${l.phase}: ${l.compare.step === 'alone' ? '1 tenant alone' : `${l.compare.tenants} tenants pooled`}` : l.phase}</span>
+      </div>
+      ${changed ? html`<div class="warn">Settings changed: press “Run again” to start a run with them (price and SLO changes apply at once).</div>` : nothing}
+      ${l.plan ? html`<div class="muted" id="plan">${l.plan.description}.${l.plan.scaling ? html` Trace scaling: <span id="scaling">${l.plan.scaling.text}</span>.` : nothing}</div>` : nothing}
+      ${l.store && l.store.rejectReasons.size
+        ? html`<div class="warn">Rejected: ${[...l.store.rejectReasons].map(([r, n]) => `${n} (${r})`).join(', ')}</div>`
+        : nothing}
+    </div>`;
+  }
+
+  private fig(id: string, name: string, main: string, run: string): TemplateResult {
+    return html`<div class="fig" id=${id}><div class="name">${name}</div><b>${main}</b><div class="run">${run}</div></div>`;
+  }
+
+  private renderFigures() {
+    const w = this.lab.window;
+    const r = this.lab.whole;
+    if (!w || !r) return nothing;
+    const two = (a: string, b: string) => `${a} / ${b}`;
+    return html`
+      <div class="muted" id="figures-label">Big numbers: <b>sliding ${WINDOW_S} s window</b>; small print: <b>whole run</b>.</div>
+      <div class="figs" id="figures">
+        ${this.fig('fig-throughput', 'Throughput (output tokens/s)', tokensPerS(w.outputTokensPerS), `whole run ${tokensPerS(r.outputTokensPerS)} · all tokens ${tokensPerS(w.allTokensPerS)}`)}
+        ${this.fig('fig-batch', 'Mean batch size', Number.isFinite(w.meanBatch) ? w.meanBatch.toFixed(1) : '—', `whole run ${Number.isFinite(r.meanBatch) ? r.meanBatch.toFixed(1) : '—'} · max ${this.lab.runState?.batch ?? this.s.batch} · queue ${this.lab.store?.queueDepth ?? 0}`)}
+        ${this.fig('fig-time-util', 'Time utilization (busy/wall)', pct(w.timeUtilization), `whole run ${pct(r.timeUtilization)}`)}
+        ${this.fig('fig-cap-util', 'Capacity utilization', pct(w.capacityUtilization), `whole run ${pct(r.capacityUtilization)}`)}
+        ${this.fig('fig-ttft', 'TTFT p50 / p99', two(secs(w.ttftP50), secs(w.ttftP99)), `whole run ${two(secs(r.ttftP50), secs(r.ttftP99))}`)}
+        ${this.fig('fig-tpot', 'TPOT p50 / p99', two(secs(w.tpotP50), secs(w.tpotP99)), `whole run ${two(secs(r.tpotP50), secs(r.tpotP99))}`)}
+        ${this.fig('fig-cost-output', 'Cost per 1M output tokens', dollars(w.costPerMOutput), `whole run ${dollars(r.costPerMOutput)}`)}
+        ${this.fig('fig-cost-all', 'Cost per 1M tokens (all)', dollars(w.costPerMAll), `whole run ${dollars(r.costPerMAll)} · prefill + decode`)}
+        ${this.fig('fig-goodput', 'Met SLO (TTFT and TPOT)', pct(w.sloAttainment), `whole run ${pct(r.sloAttainment)} · goodput ${fmt(r.goodput)} req/s · ${r.finished} done, ${r.rejected} rejected, ${r.preempted} preempted`)}
+      </div>`;
+  }
+
+  private renderCharts() {
+    const sr = this.lab.series;
+    if (!sr) return nothing;
+    const t = sr.t;
+    const win = `sliding ${WINDOW_S} s window at each point`;
+    const sx = (s: ChartSeries[]) => s;
+    return html`<div class="charts" id="charts">
+      <mx-chart heading="Throughput" note="tokens/s per ${sr.interval} s; dashed: capacity at max batch"
+        .series=${sx([{ label: 'output', color: C.out }, { label: 'all (prefill + decode)', color: C.all }, { label: 'capacity', color: C.cap, dash: true }])}
+        .axes=${{ y: 'tokens/s' }} .data=${[t, sr.outputTokensPerS, sr.allTokensPerS, sr.capacity]}></mx-chart>
+      <mx-chart heading="Batch size and queue" note="mean sequences per step; requests waiting"
+        .series=${sx([{ label: 'batch size', color: C.batch }, { label: 'queue depth', color: C.queue, scale: 'q' }])}
+        .axes=${{ y: 'sequences', q: 'waiting' }} .data=${[t, sr.batchSize, sr.queueDepth]}></mx-chart>
+      <mx-chart heading="Utilization" note="time: busy / wall; capacity: output tokens/s ÷ capacity"
+        .series=${sx([{ label: 'time utilization %', color: C.time }, { label: 'capacity utilization %', color: C.capu }])}
+        .axes=${{ y: '%' }} .yRange=${[0, 100] as [number, number]} .data=${[t, sr.timeUtilization, sr.capacityUtilization]}></mx-chart>
+      <mx-chart heading="Cost per 1M tokens" note="${priceLabel(this.lab.runState ?? this.s)}; 10 s rolling tokens/s"
+        .series=${sx([{ label: '$ / 1M output tokens', color: C.out }, { label: '$ / 1M all tokens', color: C.all }])}
+        .axes=${{ y: '$' }} .log=${true} .data=${[t, sr.costPerMOutput, sr.costPerMAll]}></mx-chart>
+      <mx-chart heading="Time to first token" note="ms, ${win}"
+        .series=${sx([{ label: 'TTFT p50', color: C.p50 }, { label: 'TTFT p99', color: C.p99 }])}
+        .axes=${{ y: 'ms' }} .data=${[t, sr.ttftP50, sr.ttftP99]}></mx-chart>
+      <mx-chart heading="Time per output token" note="ms, ${win}"
+        .series=${sx([{ label: 'TPOT p50', color: C.p50 }, { label: 'TPOT p99', color: C.p99 }])}
+        .axes=${{ y: 'ms' }} .data=${[t, sr.tpotP50, sr.tpotP99]}></mx-chart>
+    </div>`;
+  }
+
+  private renderComparison() {
+    const c = this.lab.compare;
+    if (!c) return nothing;
+    const a = c.alone;
+    const p = c.pooled;
+    const row = (name: string, f: (x: Figures) => number, show: (v: number) => string) => {
+      const va = a ? f(a) : NaN;
+      const vp = p ? f(p) : NaN;
+      const ratio = Number.isFinite(va) && Number.isFinite(vp) && va !== 0 ? `${fmt(vp / va)}×` : '—';
+      return html`<tr><td>${name}</td><td>${a ? show(va) : '…'}</td><td>${p ? show(vp) : '…'}</td><td>${ratio}</td></tr>`;
+    };
+    return html`<div class="panel" id="comparison">
+      <h3>One tenant alone vs ${c.tenants} tenants pooled</h3>
+      <p class="muted">What was done: on this ${this.lab.info?.backend === 'gpu' ? 'GPU' : 'CPU reference backend'}, one tenant ran alone for ${c.duration} s,
+        then ${c.tenants} tenants were pooled for ${c.duration} s, with the same model, max batch, policy and traffic shape; each tenant offers
+        ρ = ${fmt(c.load)} of capacity. Figures are whole-run. ${c.step !== 'done' ? html`<b>Now running: ${c.step === 'alone' ? 'one tenant alone' : `${c.tenants} tenants pooled`}.</b>` : nothing}</p>
+      <table class="cmp">
+        <thead><tr><th></th><th>1 tenant alone</th><th>${c.tenants} tenants pooled</th><th>pooled ÷ alone</th></tr></thead>
+        <tbody>
+          ${row('Time utilization', (x) => x.timeUtilization, pct)}
+          ${row('Capacity utilization', (x) => x.capacityUtilization, pct)}
+          ${row('Output tokens/s', (x) => x.outputTokensPerS, tokensPerS)}
+          ${row('Mean batch size', (x) => x.meanBatch, (v) => (Number.isFinite(v) ? v.toFixed(1) : '—'))}
+          ${row('$ per 1M output tokens', (x) => x.costPerMOutput, dollars)}
+          ${row('$ per 1M tokens (all)', (x) => x.costPerMAll, dollars)}
+          ${row('TTFT p99', (x) => x.ttftP99, secs)}
+          ${row('TPOT p99', (x) => x.tpotP99, secs)}
+        </tbody>
+      </table>
+    </div>`;
+  }
+
+  private renderControls() {
+    const s = this.s;
+    const l = this.lab;
+    const slo = l.slo(s);
+    const num = (id: string, label: string, value: number, lim: { min: number; max: number }, step: number, apply: (v: number) => void, hint?: string) =>
+      html`<label>${label}${hint ? html` <span class="hint">${hint}</span>` : nothing}
+        <input id=${id} type="number" min=${lim.min} max=${lim.max} step=${step} .value=${String(value)}
+          @change=${(e: Event) => {
+            const el = e.target as HTMLInputElement;
+            const v = Number(el.value);
+            if (el.value.trim() === '' || !Number.isFinite(v) || v < lim.min || v > lim.max || (step === 1 && !Number.isInteger(v))) {
+              this.paramErrors = [`${label}: ${el.value} is invalid: expected ${step === 1 ? 'an integer' : 'a number'} from ${lim.min} to ${lim.max}.`];
+              el.value = String(value);
+              return;
+            }
+            apply(v);
+          }} /></label>`;
+    const sel = <T extends string>(id: string, label: string, value: T, options: readonly [T, string][], apply: (v: T) => void) =>
+      html`<label>${label}<select id=${id} @change=${(e: Event) => apply((e.target as HTMLSelectElement).value as T)}>
+        ${options.map(([v, text]) => html`<option value=${v} ?selected=${v === value}>${text}</option>`)}
+      </select></label>`;
+    const sloInput = (id: string, label: string, value: SloValue, auto: number, apply: (v: SloValue) => void) =>
+      html`<label>${label} <span class="hint">${value === 'auto' ? `auto = ${secs(auto)}` : ''}</span>
+        <input id=${id} type="text" .value=${value === 'auto' ? 'auto' : String(value)} title="seconds, or auto"
+          @change=${(e: Event) => {
+            const el = e.target as HTMLInputElement;
+            const raw = el.value.trim();
+            const v = Number(raw);
+            if (raw === 'auto') apply('auto');
+            else if (raw !== '' && Number.isFinite(v) && v >= LIMITS.slo.min && v <= LIMITS.slo.max) apply(v);
+            else {
+              this.paramErrors = [`${label}: ${raw} is invalid: expected seconds from ${LIMITS.slo.min} to ${LIMITS.slo.max}, or auto.`];
+              el.value = value === 'auto' ? 'auto' : String(value);
+            }
+          }} /></label>`;
+    return html`<form class="panel" id="controls" @submit=${(e: Event) => e.preventDefault()}>
+      <h3>Settings</h3>
+      <fieldset><legend>Traffic</legend>
+        ${num('ctl-tenants', 'Tenants', s.tenants, LIMITS.tenants, 1, (v) => this.set({ tenants: v }))}
+        ${sel('ctl-traffic', 'Shape', s.traffic, TRAFFIC_SHAPES.map((t) => [t, TRAFFIC_LABELS[t]] as [TrafficShape, string]), (v) => this.set({ traffic: v }))}
+        ${s.traffic === 'gamma' ? num('ctl-cv', 'Burstiness (CV)', s.cv, LIMITS.cv, 0.1, (v) => this.set({ cv: v }), '1 = Poisson') : nothing}
+        ${num('ctl-load', 'Load per tenant ρ', s.load, LIMITS.load, 0.01, (v) => this.set({ load: v }), `total ${fmt(s.load * s.tenants)}`)}
+        ${num('ctl-prompt', 'Prompt tokens (mean)', s.prompt, LIMITS.tokens, 1, (v) => this.set({ prompt: v }))}
+        ${num('ctl-output', 'Output tokens (mean)', s.output, LIMITS.tokens, 1, (v) => this.set({ output: v }))}
+        ${num('ctl-speed', 'Pattern speed', s.speed, LIMITS.speed, 0.25, (v) => this.set({ speed: v }), 'diurnal, on/off')}
+        ${num('ctl-seed', 'Seed', s.seed, LIMITS.seed, 1, (v) => this.set({ seed: v }))}
+        ${s.traffic === 'trace' ? this.renderTraceControls() : nothing}
+      </fieldset>
+      <fieldset><legend>Engine</legend>
+        ${num('ctl-batch', 'Max batch', s.batch, LIMITS.batch, 1, (v) => this.set({ batch: v }))}
+        ${sel('ctl-policy', 'Policy', s.policy, [['fcfs', 'first come, first served'], ['fair', 'fair share per tenant']], (v) => this.set({ policy: v }))}
+        ${sel('ctl-preempt', 'When KV is full', s.preempt, [['recompute', 'preempt (recompute)'], ['none', 'reserve, never preempt']], (v) => this.set({ preempt: v }))}
+        ${num('ctl-kv', 'KV cache fraction', s.kv, LIMITS.kv, 0.05, (v) => this.set({ kv: v }))}
+        ${num('ctl-duration', 'Run length (s)', s.duration, LIMITS.duration, 5, (v) => this.set({ duration: v }))}
+        ${sel('ctl-mode', 'Mode', s.mode, [['live', 'one live run'], ['compare', 'alone vs pooled']], (v) => this.set({ mode: v }))}
+      </fieldset>
+      <fieldset><legend>SLOs and price</legend>
+        ${sloInput('ctl-ttft', 'TTFT SLO (s)', s.ttft, slo.ttft, (v) => this.set({ ttft: v }))}
+        ${sloInput('ctl-tpot', 'TPOT SLO (s)', s.tpot, slo.tpot, (v) => this.set({ tpot: v }))}
+        ${sel('ctl-gpu', 'Price preset', s.gpu, [...GPU_PRICES.map((p) => [p.id, `${p.label} ($${p.dollarsPerGpuHour}/h)`] as [GpuPriceId, string]), ['custom', 'custom']] as [GpuPriceId | 'custom', string][], (v) =>
+          this.set(v === 'custom' ? { gpu: v } : { gpu: v, price: GPU_PRICES.find((p) => p.id === v)!.dollarsPerGpuHour }),
+        )}
+        ${num('ctl-price', '$ per GPU-hour', s.price, LIMITS.price, 0.1, (v) => this.set({ price: v, gpu: 'custom' }))}
+        <div class="muted" id="price-label">${priceLabel(s)}. Prices are assumptions, not quotes.</div>
+      </fieldset>
+      <div class="muted">Every setting is in the page's URL: copy it to share or restore this lab.</div>
+    </form>`;
+  }
+
+  private renderTraceControls() {
+    const s = this.s;
+    return html`
+      <label>Trace file <input id="ctl-trace-file" type="file" accept=".csv,.jsonl,.json,.txt" @change=${async (e: Event) => {
+        const f = (e.target as HTMLInputElement).files?.[0];
+        if (f) this.lab.useTrace(await f.text(), f.name);
+      }} /></label>
+      <label>Token scale <span class="hint">× counts; auto fits prompt + output</span>
+        <input id="ctl-tokenscale" type="text" .value=${String(s.tokenScale)} @change=${(e: Event) => {
+          const raw = (e.target as HTMLInputElement).value.trim();
+          const v = Number(raw);
+          if (raw === 'auto') this.set({ tokenScale: 'auto' });
+          else if (Number.isFinite(v) && v >= LIMITS.tokenScale.min && v <= LIMITS.tokenScale.max) this.set({ tokenScale: v });
+          else this.paramErrors = [`Token scale: ${raw} is invalid: expected a number from ${LIMITS.tokenScale.min} to ${LIMITS.tokenScale.max}, or auto.`];
+        }} /></label>
+      <div class="muted" id="trace-message">${this.lab.traceMessage || 'No trace yet. Time is compressed so each tenant offers ρ; tokens are scaled and clipped to the model’s context; the run states both.'}</div>`;
+  }
+
+  private renderExplain() {
+    return html`<div class="panel" id="explain">
+      <h3>What the numbers mean</h3>
+      <dl>
+        <dt>Time utilization</dt><dd>Busy time ÷ wall time. Busy time is each step's wall time from submission to results (no per-step GPU timestamps), so it includes the readback.</dd>
+        <dt>Capacity utilization</dt><dd>Output tokens/s ÷ capacity, the decode tokens/s this device reached at the max batch when the lab calibrated on start.</dd>
+        <dt>Load ρ</dt><dd>Each tenant's offered work as a fraction of capacity: requests/s × (output tokens + prompt tokens weighted by their measured prefill cost) ÷ capacity. The same preset loads any device alike.</dd>
+        <dt>Cost per 1M tokens</dt><dd>$/GPU-hour ÷ (tokens served per hour ÷ 1M), for output tokens and for all tokens (prompt + output). An idle hour costs the same as a busy one.</dd>
+        <dt>TTFT, TPOT</dt><dd>Arrival to first token; (end-to-end − TTFT) ÷ (output tokens − 1). p50/p99 over the ${WINDOW_S} s sliding window (big numbers and charts) or the whole run (small print).</dd>
+      </dl>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mx-lab-view': MxLabView;
+  }
+}

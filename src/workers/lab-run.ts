@@ -1,0 +1,245 @@
+// One live lab run: the Engine over a Backend with a pausable clock, requests from tenants, and
+// the records it produces gathered into MetricsBatches every `flushMs`. The engine worker runs one
+// at a time; the Node bench (bench/batching.ts) drives the same class without workers.
+//
+// Life: start() -> [pause() / resume()]* -> ends at durationS of run time (or stop()). At the end
+// the last batch is flushed first (requests still queued or running are reported as such), then
+// they are aborted so the backend's sequences are free for the next run.
+import { Engine, type Clock } from '../engine/engine.js';
+import type { PreemptionMode, SchedulingPolicy } from '../engine/scheduler.js';
+import type { Backend } from '../model/backend.js';
+import type { RequestRecord, StepRecord } from '../metrics/records.js';
+import { encodeRequests, encodeSteps, type MetricsBatch, type TenantRequestMessage } from './lab-protocol.js';
+
+/** Engine settings of a lab run. */
+export interface LabEngineConfig {
+  maxBatch: number;
+  policy: SchedulingPolicy;
+  preemption: PreemptionMode;
+  /** Fraction of the backend's KV cache the scheduler may use (default 1). */
+  kvFraction?: number;
+  /** Run time after which the run ends, s. */
+  durationS: number;
+  /** Metrics batch interval, ms (default 250). */
+  flushMs?: number;
+}
+
+/** What the run was set up with (for the page and the export). */
+export interface LabRunInfo {
+  run: number;
+  maxBatch: number;
+  tokenBudget: number;
+  maxPrefillChunk: number;
+  kvBlocks: number;
+  kvBlockSize: number;
+  maxContext: number;
+  /** How busy time is measured. */
+  timing: 'wall';
+}
+
+/** Prefill chunk per sequence per step: long prompts are split so decodes are not stalled. */
+export const LAB_PREFILL_CHUNK = 48;
+
+/** Seconds that stop while paused. */
+export class PausableClock implements Clock {
+  private t0 = performance.now();
+  private pausedAt: number | null = null;
+  now(): number {
+    const t = this.pausedAt ?? performance.now();
+    return (t - this.t0) / 1000;
+  }
+  get paused(): boolean {
+    return this.pausedAt !== null;
+  }
+  pause(): void {
+    if (this.pausedAt === null) this.pausedAt = performance.now();
+  }
+  resume(): void {
+    if (this.pausedAt === null) return;
+    this.t0 += performance.now() - this.pausedAt;
+    this.pausedAt = null;
+  }
+}
+
+/** Paged-backend facts the scheduler's KV budget must match. */
+function kvOf(backend: Backend): { numBlocks: number; blockSize: number } {
+  const b = backend as Partial<{ numBlocks: number; blockSize: number }>;
+  if (typeof b.numBlocks === 'number' && typeof b.blockSize === 'number') return { numBlocks: b.numBlocks, blockSize: b.blockSize };
+  // The CPU reference has no paged cache: give the scheduler room for every sequence at full context.
+  const blockSize = 16;
+  return { numBlocks: backend.maxSequences * Math.ceil(backend.config.seqLen / blockSize), blockSize };
+}
+
+export class LabRun {
+  readonly engine: Engine;
+  readonly clock = new PausableClock();
+  readonly info: LabRunInfo;
+  private readonly config: LabEngineConfig;
+  private readonly onBatch: (b: MetricsBatch) => void;
+  private steps: StepRecord[] = [];
+  private changed = new Map<number, Readonly<RequestRecord>>();
+  private live = new Set<number>();
+  private loop?: Promise<void>;
+  private timer?: ReturnType<typeof setInterval>;
+  private ended = false;
+  private badMessages = 0;
+  private lastBad?: string;
+  private failure?: string;
+  /** Resolves when the run has ended and its last batch was sent. */
+  readonly finished: Promise<void>;
+  private resolveFinished!: () => void;
+
+  constructor(backend: Backend, run: number, config: LabEngineConfig, onBatch: (b: MetricsBatch) => void) {
+    const c = backend.config;
+    if (!(Number.isInteger(config.maxBatch) && config.maxBatch >= 1 && config.maxBatch <= backend.maxSequences)) {
+      throw new RangeError(`max batch must be an integer in 1..${backend.maxSequences}, got ${config.maxBatch}`);
+    }
+    if (!(config.durationS > 0)) throw new RangeError(`duration must be > 0 s, got ${config.durationS}`);
+    const full = kvOf(backend);
+    const frac = config.kvFraction ?? 1;
+    if (!(frac > 0 && frac <= 1)) throw new RangeError(`KV fraction must be in (0, 1], got ${frac}`);
+    // Never below one sequence at full context, or a long request could never be admitted.
+    const oneSeq = Math.ceil(c.seqLen / full.blockSize);
+    const kv = { blockSize: full.blockSize, numBlocks: Math.max(oneSeq, Math.min(full.numBlocks, Math.floor(full.numBlocks * frac))) };
+    const maxPrefillChunk = Math.min(LAB_PREFILL_CHUNK, c.seqLen);
+    const limit = (backend as Partial<{ maxTokensPerStep: number }>).maxTokensPerStep ?? Infinity;
+    const tokenBudget = Math.min(limit, config.maxBatch + maxPrefillChunk);
+    this.config = config;
+    this.onBatch = onBatch;
+    this.info = {
+      run,
+      maxBatch: config.maxBatch,
+      tokenBudget,
+      maxPrefillChunk,
+      kvBlocks: kv.numBlocks,
+      kvBlockSize: kv.blockSize,
+      maxContext: c.seqLen,
+      timing: 'wall',
+    };
+    this.finished = new Promise((r) => (this.resolveFinished = r));
+    this.engine = new Engine(backend, {
+      scheduler: { maxBatch: config.maxBatch, tokenBudget, maxPrefillChunk, policy: config.policy, preemption: config.preemption, kv },
+      clock: this.clock,
+      // The traffic sets output lengths: an early EOS would change the offered work.
+      stopAtEos: false,
+      onStep: (s) => this.steps.push(s),
+      onRequest: (r) => {
+        this.changed.set(r.id, r);
+        this.live.delete(r.id);
+      },
+      onToken: (id, _token, index) => {
+        if (index === 0) {
+          const r = this.engine.scheduler.get(id)?.record;
+          if (r) this.changed.set(id, r);
+        }
+      },
+    });
+  }
+
+  get paused(): boolean {
+    return this.clock.paused;
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  start(): void {
+    this.runLoop();
+    this.timer = setInterval(() => this.tick(), this.config.flushMs ?? 250);
+  }
+
+  /** Queues a tenant's request (dropped, and counted, after the run ended or when malformed). */
+  submit(m: TenantRequestMessage): void {
+    if (this.ended) return;
+    if (m?.type !== 'request' || !(m.prompt instanceof Uint32Array) || !Number.isInteger(m.tenant) || !Number.isInteger(m.maxOutputTokens)) {
+      this.bad('not a request message');
+      return;
+    }
+    let r;
+    try {
+      r = this.engine.submit({ tenant: m.tenant, prompt: Array.from(m.prompt), maxOutputTokens: m.maxOutputTokens });
+    } catch (e) {
+      this.bad((e as Error).message);
+      return;
+    }
+    if (r.accepted) {
+      this.live.add(r.id);
+      const rec = this.engine.scheduler.get(r.id)?.record;
+      if (rec) this.changed.set(r.id, rec);
+      r.done.catch(() => {}); // a failed step is reported through the batch's error
+    } else this.changed.set(r.id, r.record);
+  }
+
+  /** Stops stepping after the step in progress, then freezes the clock. */
+  async pause(): Promise<void> {
+    if (this.ended || this.clock.paused) return;
+    this.engine.stop();
+    await this.loop;
+    this.clock.pause();
+    this.flush(false);
+  }
+
+  resume(): void {
+    if (this.ended || !this.clock.paused) return;
+    this.clock.resume();
+    this.runLoop();
+  }
+
+  /** Ends the run now (or at its duration). */
+  async stop(): Promise<void> {
+    if (this.ended) return this.finished;
+    this.ended = true;
+    clearInterval(this.timer);
+    this.engine.stop();
+    await this.loop;
+    this.clock.pause();
+    this.flush(true);
+    // Free the backend's sequences; these records are not reported (the run is over).
+    for (const id of [...this.live]) this.engine.abort(id);
+    this.live.clear();
+    this.resolveFinished();
+  }
+
+  private runLoop(): void {
+    this.loop = this.engine.run().catch((e: unknown) => {
+      this.failure = (e as Error)?.message ?? String(e);
+      void this.stop();
+    });
+  }
+
+  private tick(): void {
+    if (this.ended) return;
+    if (this.clock.now() >= this.config.durationS) {
+      void this.stop();
+      return;
+    }
+    if (!this.clock.paused) this.flush(false);
+  }
+
+  private bad(why: string): void {
+    this.badMessages++;
+    this.lastBad = why;
+  }
+
+  private flush(done: boolean): void {
+    const steps = this.steps;
+    this.steps = [];
+    const reqs = [...this.changed.values()];
+    this.changed.clear();
+    const s = this.engine.scheduler;
+    const batch: MetricsBatch = {
+      run: this.info.run,
+      now: Math.min(this.clock.now(), this.config.durationS),
+      steps: encodeSteps(steps),
+      requests: encodeRequests(reqs),
+      queueDepth: s.queueDepth,
+      running: s.runningCount,
+      badMessages: this.badMessages,
+      done,
+    };
+    if (this.lastBad) batch.lastBadMessage = this.lastBad;
+    if (this.failure) batch.error = this.failure;
+    this.onBatch(batch);
+  }
+}
