@@ -27,6 +27,7 @@ export class MxGenerateView extends LitElement {
     .fig b { font-size: 1.6rem; display: block; }
     .fig span { color: var(--muted); font-size: 0.8rem; }
     .warn { color: var(--warn); }
+    .files { color: var(--muted); font-size: 0.85rem; }
     .err { color: var(--err); white-space: pre-wrap; }
     progress { width: 240px; }
   `;
@@ -129,7 +130,11 @@ export class MxGenerateView extends LitElement {
                 ${i.model.config.nLayers} layers, context ${i.model.config.seqLen}</div>
               <div id="adapter">${i.backend === 'gpu' ? 'GPU' : 'CPU reference'}: ${i.adapter}
                 ${i.timing === 'wall' ? html`<span class="warn">(no timestamp queries: times are submit→done wall time)</span>` : nothing}</div>
-              ${i.gpuUnavailable ? html`<div class="warn" id="gpu-unavailable">${i.gpuUnavailable.message}</div>` : nothing}`
+              ${i.gpuUnavailable ? html`<div class="warn" id="gpu-unavailable">${i.gpuUnavailable.message}</div>` : nothing}
+              <div class="files" id="files">
+                checkpoint ${(i.files.checkpoint.bytes / 1e6).toFixed(2)} MB from <span id="checkpoint-from" data-progress-events=${i.files.checkpoint.progressEvents}>${i.files.checkpoint.from}</span>,
+                tokenizer ${(i.files.tokenizer.bytes / 1e3).toFixed(1)} kB from <span id="tokenizer-from">${i.files.tokenizer.from}</span>
+              </div>`
           : this.progress
             ? html`Loading ${this.progress.file}…
                 <progress max=${this.progress.total ?? 0} value=${this.progress.loaded}></progress>

@@ -22,6 +22,16 @@ export interface LoadProgress {
   file: 'checkpoint' | 'tokenizer';
   loaded: number;
   total?: number;
+  /** Read from the browser's model cache instead of the network. */
+  cached?: boolean;
+}
+
+/** Where a model file's bytes came from. */
+export interface FileReport {
+  bytes: number;
+  from: 'network' | 'cache' | 'file';
+  /** Progress events seen while loading it. */
+  progressEvents: number;
 }
 
 export interface LoadOptions {
@@ -40,6 +50,7 @@ export interface EngineInfo {
   model: { name: string; config: ModelConfig; parameters: number };
   /** Sequences the backend holds at once. */
   maxSequences: number;
+  files: { checkpoint: FileReport; tokenizer: FileReport };
 }
 
 export interface CalibrationProgress {

@@ -12,7 +12,7 @@ import { LabRun, type LabEngineConfig } from './lab-run.js';
 import { batchBuffers, type MetricsBatch, type TenantRequestMessage } from './lab-protocol.js';
 import { acquireGpu, adapterLabel, GpuUnavailableError, type GpuContext } from '../gpu/device.js';
 import { registerBrowserKernelSources } from '../gpu/kernel-sources-browser.js';
-import { loadModel } from '../model/load.js';
+import { loadModel, MODEL_CACHE } from '../model/load.js';
 import { GpuBackend } from '../model/gpu-forward.js';
 import { CpuBackend } from '../model/cpu-forward.js';
 import type { Backend } from '../model/backend.js';
@@ -62,6 +62,15 @@ async function getGpu(): Promise<GpuContext | undefined> {
   }
 }
 
+function isCrossOrigin(src: string | Blob): boolean {
+  if (typeof src !== 'string') return false;
+  try {
+    return new URL(src, self.location.href).origin !== self.location.origin;
+  } catch {
+    return false;
+  }
+}
+
 function countParameters(m: Model): number {
   const w = m.weights;
   let n = w.tokenEmbedding.length + w.rmsFinal.length + (w.wcls === w.tokenEmbedding ? 0 : w.wcls.length);
@@ -82,11 +91,24 @@ const api: EngineWorkerApi = {
     const limits = g
       ? { maxStorageBufferBindingSize: g.device.limits.maxStorageBufferBindingSize, maxBufferSize: g.device.limits.maxBufferSize }
       : undefined;
+    const files: EngineInfo['files'] = {
+      checkpoint: { bytes: 0, from: typeof source.checkpoint === 'string' ? 'network' : 'file', progressEvents: 0 },
+      tokenizer: { bytes: 0, from: typeof source.tokenizer === 'string' ? 'network' : 'file', progressEvents: 0 },
+    };
     const loaded = await loadModel({
       checkpoint: source.checkpoint,
       tokenizer: source.tokenizer,
       limits,
-      onProgress: onProgress ? (p) => onProgress({ file: p.file, loaded: p.loaded, total: p.total }) : undefined,
+      // Downloads from other origins (public checkpoints) are kept in the Cache API; the app's own
+      // files are served by the app and cached by the browser as usual.
+      cache: isCrossOrigin(source.checkpoint) ? MODEL_CACHE : undefined,
+      onProgress: (p) => {
+        const f = files[p.file];
+        f.bytes = p.loaded;
+        f.progressEvents++;
+        if (p.cached) f.from = 'cache';
+        onProgress?.({ file: p.file, loaded: p.loaded, total: p.total, cached: p.cached });
+      },
     });
     tokenizer = loaded.tokenizer;
     backend = g ? new GpuBackend(g, loaded.model, { maxSequences }) : new CpuBackend(loaded.model, { maxSequences });
@@ -97,6 +119,7 @@ const api: EngineWorkerApi = {
       gpuUnavailable: gpuError ? { reason: gpuError.reason, message: gpuError.message } : undefined,
       model: { name: source.name, config: loaded.model.config, parameters: countParameters(loaded.model) },
       maxSequences,
+      files,
     };
   },
 
