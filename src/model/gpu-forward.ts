@@ -8,7 +8,7 @@ import type { Backend, StepEntry, StepResult } from './backend.js';
 import { headDim, kvDim, type Model, type ModelConfig } from './config.js';
 import { BlockAllocator } from './kv-blocks.js';
 import type { GpuContext } from '../gpu/device.js';
-import { bufferFrom, STORAGE } from '../gpu/buffers.js';
+import { BufferPool, bufferFrom, STORAGE } from '../gpu/buffers.js';
 import { UniformArena } from '../gpu/uniforms.js';
 import type { Profiler } from '../gpu/profiler.js';
 import { encodeMatmul } from '../gpu/ops/matmul.js';
@@ -78,6 +78,8 @@ export class GpuBackend implements Backend {
   private readonly device: GPUDevice;
   private readonly profiler?: Profiler;
   private readonly arena: UniformArena;
+  /** Readback staging buffers, reused from step to step. */
+  private readonly staging: BufferPool;
   private readonly weights: GPUBuffer[] = [];
   private readonly layers: GpuLayer[] = [];
   private readonly tokenEmbedding: GPUBuffer;
@@ -180,6 +182,7 @@ export class GpuBackend implements Backend {
     f('next', S); // (S) u32 sampled tokens
     f('blockTable', this.blockTable.length);
     this.arena = new UniformArena(this.device, 64 + 24 * c.nLayers);
+    this.staging = new BufferPool(this.device);
   }
 
   newSequence(): number {
@@ -412,22 +415,22 @@ export class GpuBackend implements Backend {
     // Read back the sampled tokens (and logits) in the same submission.
     const nextBytes = S * 4;
     const logitBytes = wantLogits ? S * c.vocabSize * 4 : 0;
-    const staging = d.createBuffer({ size: nextBytes + logitBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.staging.acquire(nextBytes + logitBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
     enc.copyBufferToBuffer(s.next!, 0, staging, 0, nextBytes);
     if (wantLogits) enc.copyBufferToBuffer(s.logits!, 0, staging, nextBytes, logitBytes);
     if (prof) await prof.submit(enc);
     else q.submit([enc.finish()]);
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, nextBytes + logitBytes);
     } catch (e) {
-      staging.destroy();
+      this.staging.release(staging);
       throw new Error(`GPU step failed while reading results back: ${(e as Error).message}`);
     }
-    const data = staging.getMappedRange();
+    const data = staging.getMappedRange(0, nextBytes + logitBytes);
     const next = new Uint32Array(data.slice(0, nextBytes));
     const logits = wantLogits ? new Float32Array(data.slice(nextBytes)) : undefined;
     staging.unmap();
-    staging.destroy();
+    this.staging.release(staging);
     return { entries: sampled, next, logits };
   }
 
@@ -437,5 +440,6 @@ export class GpuBackend implements Backend {
     for (const b of this.weights) b.destroy();
     for (const b of Object.values(this.s)) b.destroy();
     this.arena.destroy();
+    this.staging.destroy();
   }
 }
