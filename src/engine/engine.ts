@@ -85,7 +85,9 @@ export interface EngineOptions {
   clock?: Clock;
   /**
    * Busy seconds of the step just run (e.g. from the Profiler's timestamp queries). Default, or
-   * when it returns undefined: the wall time of the backend's step() call, labelled 'wall'.
+   * when it returns undefined: the backend's own measure (Backend.lastStepMeasure: the GPU
+   * backend times each step with timestamp queries), else the wall time of its step() call,
+   * labelled 'wall'.
    */
   measure?: () => StepMeasure | undefined;
   /** End a request when it samples EOS (default true). */
@@ -265,7 +267,7 @@ export class Engine {
       const start = this.clock.now();
       const result = await be.step(entries);
       const end = this.clock.now();
-      const m = this.options.measure?.();
+      const m = this.options.measure?.() ?? be.lastStepMeasure;
       const stop = new Array<boolean>(entries.length).fill(false);
       for (let i = 0; i < entries.length; i++) {
         const e = plan.entries[i]!;

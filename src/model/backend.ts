@@ -34,5 +34,10 @@ export interface Backend {
   /** Current length (tokens in the KV cache) of a sequence. */
   length(seq: number): number;
   step(entries: StepEntry[], options?: { wantLogits?: boolean }): Promise<StepResult>;
+  /**
+   * Busy time of the last step() in seconds, where the backend measures it (the GPU backend: GPU
+   * timestamps, or submit-to-done wall time labelled 'wall').
+   */
+  readonly lastStepMeasure?: { busy: number; timing: 'timestamp' | 'wall' };
   destroy(): void;
 }

@@ -10,7 +10,7 @@ import { BlockAllocator } from './kv-blocks.js';
 import type { GpuContext } from '../gpu/device.js';
 import { BufferPool, bufferFrom, STORAGE } from '../gpu/buffers.js';
 import { UniformArena } from '../gpu/uniforms.js';
-import type { Profiler } from '../gpu/profiler.js';
+import { Profiler } from '../gpu/profiler.js';
 import { encodeMatmul } from '../gpu/ops/matmul.js';
 import { encodeRmsnorm } from '../gpu/ops/rmsnorm.js';
 import { encodeRope } from '../gpu/ops/rope.js';
@@ -74,12 +74,19 @@ export class GpuBackend implements Backend {
   lastDispatches = 0;
   /** Submissions made by the last step() call. */
   lastSubmissions = 0;
+  /**
+   * GPU time of the last step() (all its submissions), in seconds: from timestamp queries when
+   * the device has them, else submit-to-done wall time ('wall').
+   */
+  lastStepMeasure?: { busy: number; timing: 'timestamp' | 'wall' };
 
   private readonly device: GPUDevice;
   private readonly profiler?: Profiler;
   private readonly arena: UniformArena;
   /** Readback staging buffers, reused from step to step. */
   private readonly staging: BufferPool;
+  /** Times the one pass of an unprofiled step. */
+  private readonly stepTimer: Profiler;
   private readonly weights: GPUBuffer[] = [];
   private readonly layers: GpuLayer[] = [];
   private readonly tokenEmbedding: GPUBuffer;
@@ -183,6 +190,7 @@ export class GpuBackend implements Backend {
     f('blockTable', this.blockTable.length);
     this.arena = new UniformArena(this.device, 64 + 24 * c.nLayers);
     this.staging = new BufferPool(this.device);
+    this.stepTimer = new Profiler(this.device, gpu.timestamps, 1);
   }
 
   newSequence(): number {
@@ -272,8 +280,10 @@ export class GpuBackend implements Backend {
     }
     const next = new Uint32Array(entries.length);
     const logits = options.wantLogits ? new Float32Array(entries.length * c.vocabSize) : undefined;
+    let busyMs = 0;
     for (const pieces of subs) {
       const r = await this.submit(pieces, entries, !!logits);
+      busyMs += r.busyMs;
       for (let j = 0; j < r.entries.length; j++) {
         next[r.entries[j]!] = r.next[j]!;
         if (logits && r.logits) logits.set(r.logits.subarray(j * c.vocabSize, (j + 1) * c.vocabSize), r.entries[j]! * c.vocabSize);
@@ -281,6 +291,7 @@ export class GpuBackend implements Backend {
       for (const p of pieces) this.seqLength[p.seq] = p.start + p.tokens.length;
     }
     this.lastSubmissions = subs.length;
+    this.lastStepMeasure = { busy: busyMs / 1000, timing: (this.profiler ?? this.stepTimer).source };
     return { next, logits };
   }
 
@@ -289,7 +300,7 @@ export class GpuBackend implements Backend {
     pieces: Piece[],
     entries: StepEntry[],
     wantLogits: boolean,
-  ): Promise<{ entries: number[]; next: Uint32Array; logits?: Float32Array }> {
+  ): Promise<{ entries: number[]; next: Uint32Array; logits?: Float32Array; busyMs: number }> {
     const c = this.config;
     const d = this.device;
     const s = this.s;
@@ -347,7 +358,8 @@ export class GpuBackend implements Backend {
     arena.reset();
     const enc = d.createCommandEncoder({ label: 'step' });
     const prof = this.profiler;
-    let pass: GPUComputePassEncoder | undefined = prof ? undefined : enc.beginComputePass({ label: 'step' });
+    // Without a per-kernel profiler the whole step is one pass, timed by the step timer.
+    let pass: GPUComputePassEncoder | undefined = prof ? undefined : this.stepTimer.beginPass(enc, 'step');
     let dispatches = 0;
     // With a profiler every op gets its own timed pass; otherwise one pass holds the whole step.
     const op = (label: string, record: (p: GPUComputePassEncoder) => void) => {
@@ -404,13 +416,10 @@ export class GpuBackend implements Backend {
     arena.flush();
     this.lastDispatches = dispatches;
 
+    const timer = prof ?? this.stepTimer;
     if (S === 0) {
-      if (prof) await prof.submit(enc);
-      else {
-        q.submit([enc.finish()]);
-        await q.onSubmittedWorkDone();
-      }
-      return { entries: [], next: new Uint32Array(0) };
+      const profile = await timer.submit(enc);
+      return { entries: [], next: new Uint32Array(0), busyMs: profile.totalMs };
     }
     // Read back the sampled tokens (and logits) in the same submission.
     const nextBytes = S * 4;
@@ -418,10 +427,11 @@ export class GpuBackend implements Backend {
     const staging = this.staging.acquire(nextBytes + logitBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
     enc.copyBufferToBuffer(s.next!, 0, staging, 0, nextBytes);
     if (wantLogits) enc.copyBufferToBuffer(s.logits!, 0, staging, nextBytes, logitBytes);
-    if (prof) await prof.submit(enc);
-    else q.submit([enc.finish()]);
+    // submit() hands the encoder to the queue before its first await, so the map below follows it.
+    const profiled = timer.submit(enc);
+    let busyMs: number;
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, nextBytes + logitBytes);
+      [{ totalMs: busyMs }] = await Promise.all([profiled, staging.mapAsync(GPUMapMode.READ, 0, nextBytes + logitBytes)]);
     } catch (e) {
       this.staging.release(staging);
       throw new Error(`GPU step failed while reading results back: ${(e as Error).message}`);
@@ -431,7 +441,7 @@ export class GpuBackend implements Backend {
     const logits = wantLogits ? new Float32Array(data.slice(nextBytes)) : undefined;
     staging.unmap();
     this.staging.release(staging);
-    return { entries: sampled, next, logits };
+    return { entries: sampled, next, logits, busyMs };
   }
 
   destroy(): void {
@@ -441,5 +451,6 @@ export class GpuBackend implements Backend {
     for (const b of Object.values(this.s)) b.destroy();
     this.arena.destroy();
     this.staging.destroy();
+    this.stepTimer.destroy();
   }
 }

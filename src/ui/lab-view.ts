@@ -183,7 +183,9 @@ export class MxLabView extends LitElement {
     const slo = this.lab.slo(s);
     return [
       `Price: ${priceLabel(s)}. Cost per 1M tokens = $/GPU-hour ÷ (tokens served per hour / 1e6).`,
-      'Busy time: the wall time of each engine step (submit to results read back); time utilization = busy / wall.',
+      this.lab.runInfo?.timing === 'timestamp'
+        ? 'Busy time: GPU execution time of each engine step (timestamp queries); time utilization = busy / wall.'
+        : 'Busy time: the wall time of each engine step (submit to results read back: this device has no timestamp queries); time utilization = busy / wall.',
       `Capacity: decode tokens/s measured at max batch ${s.batch} on this device; capacity utilization = output tokens/s ÷ capacity.`,
       `Latency figures are over a sliding ${WINDOW_S} s window or the whole run, as labelled; SLOs: TTFT ${secs(slo.ttft)}, TPOT ${secs(slo.tpot)}.`,
     ];
@@ -463,7 +465,7 @@ export class MxLabView extends LitElement {
     return html`<div class="panel" id="explain">
       <h3>What the numbers mean</h3>
       <dl>
-        <dt>Time utilization</dt><dd>Busy time ÷ wall time. Busy time is each step's wall time from submission to results (no per-step GPU timestamps), so it includes the readback.</dd>
+        <dt>Time utilization</dt><dd>Busy time ÷ wall time. Busy time is the GPU execution time of each step, from timestamp queries where the device has them; otherwise each step's wall time from submission to results (so it includes the readback), and the notes say so.</dd>
         <dt>Capacity utilization</dt><dd>Output tokens/s ÷ capacity, the decode tokens/s this device reached at the max batch when the lab calibrated on start.</dd>
         <dt>Load ρ</dt><dd>Each tenant's offered work as a fraction of capacity: requests/s × (output tokens + prompt tokens weighted by their measured prefill cost) ÷ capacity. The same preset loads any device alike.</dd>
         <dt>Cost per 1M tokens</dt><dd>$/GPU-hour ÷ (tokens served per hour ÷ 1M), for output tokens and for all tokens (prompt + output). An idle hour costs the same as a busy one.</dd>

@@ -33,8 +33,8 @@ export interface LabRunInfo {
   kvBlocks: number;
   kvBlockSize: number;
   maxContext: number;
-  /** How busy time is measured. */
-  timing: 'wall';
+  /** How busy time is measured: GPU timestamp queries per step, or submit-to-results wall time. */
+  timing: 'timestamp' | 'wall';
 }
 
 /** Prefill chunk per sequence per step: long prompts are split so decodes are not stalled. */
@@ -114,7 +114,8 @@ export class LabRun {
       kvBlocks: kv.numBlocks,
       kvBlockSize: kv.blockSize,
       maxContext: c.seqLen,
-      timing: 'wall',
+      // The backend has run calibration steps by now; it says how it measured them.
+      timing: backend.lastStepMeasure?.timing ?? 'wall',
     };
     this.finished = new Promise((r) => (this.resolveFinished = r));
     this.engine = new Engine(backend, {

@@ -26,6 +26,9 @@ describe.skipIf(!HAVE_STORIES)(`stories260K on the GPU`, () => {
     const backend = res.track(new GpuBackend(gpu, model, { maxSequences: 2 }));
     const r = await generateText(backend, tokenizer, '', { maxTokens: 40, temperature: 0 });
     expect(r.text.startsWith(KNOWN), r.text).toBe(true);
+    // Every step is timed: on the GPU by timestamp queries where the device has them.
+    expect(backend.lastStepMeasure?.timing).toBe(gpu.timestamps ? 'timestamp' : 'wall');
+    expect(backend.lastStepMeasure!.busy).toBeGreaterThan(0);
   });
 
   gpuTest('logits match the CPU reference for 80 greedy steps', async (gpu, res) => {
