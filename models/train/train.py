@@ -675,16 +675,30 @@ def lr_at(step, steps, peak, warmup, floor):
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * min(1.0, prog)))
 
 
-def batches(data, B, T, rng):
-    ix = rng.integers(0, len(data) - T - 1, B)
-    x = np.stack([data[i:i + T] for i in ix])
-    y = np.stack([data[i + 1:i + T + 1] for i in ix])
+def sentence_starts(tok, data, T):
+    """Positions in the token stream where a sentence starts: a token beginning with a space right
+    after BOS or after a token ending in '.', '?' or '!' (optionally followed by a quote)."""
+    ends = np.array([p.rstrip(b'"\'')[-1:] in (b'.', b'?', b'!') and not p.startswith(b'<')
+                     for p in tok.pieces])
+    space = np.array([p[:1] == b' ' for p in tok.pieces])
+    prev, cur = data[:-1], data[1:]
+    s = np.nonzero((ends[prev] | (prev == BOS)) & space[cur])[0] + 1
+    return s[s + T <= len(data)]
+
+
+def batches(data, starts, B, T, rng):
+    """Each window is BOS followed by T-1 tokens from a sentence start, as at inference, where a
+    sequence always starts with BOS at position 0 (the addresses are long: windows at random
+    offsets would almost never show BOS at position 0)."""
+    ix = starts[rng.integers(0, len(starts), B)]
+    x = np.stack([np.concatenate(([BOS], data[i:i + T - 1])) for i in ix]).astype(np.int32)
+    y = np.stack([data[i:i + T] for i in ix])
     return x, y
 
 
-def evaluate(p, c, data, n_batches, B, seed):
+def evaluate(p, c, data, starts, n_batches, B, seed):
     rng = np.random.default_rng(seed)
-    losses = [forward(p, c, *batches(data, B, c.seq_len, rng))[1] for _ in range(n_batches)]
+    losses = [forward(p, c, *batches(data, starts, B, c.seq_len, rng))[1] for _ in range(n_batches)]
     return float(np.mean(losses))
 
 
@@ -714,7 +728,7 @@ def main():
     ap.add_argument('--n-kv-heads', type=int, default=2)
     ap.add_argument('--seq-len', type=int, default=256)
     ap.add_argument('--batch', type=int, default=8)
-    ap.add_argument('--steps', type=int, default=3000, help='schedule length (deterministic)')
+    ap.add_argument('--steps', type=int, default=6000, help='schedule length (deterministic)')
     ap.add_argument('--minutes', type=float, default=0,
                     help='also stop after this much wall time (0: no limit; if it stops first the '
                          'run depends on the machine speed)')
@@ -747,8 +761,10 @@ def main():
     train = stream(tok, train_texts)
     val = stream(tok, val_texts)
     n_chars = sum(map(len, train_texts)) + len(train_texts)
+    train_starts = sentence_starts(tok, train, args.seq_len)
+    val_starts = sentence_starts(tok, val, args.seq_len)
     print(f'tokens: train {len(train)} ({n_chars / len(train):.2f} chars/token), val {len(val)}; '
-          f'tokenizer {time.time() - t_start:.0f}s')
+          f'{len(train_starts)} + {len(val_starts)} sentence starts; tokenizer {time.time() - t_start:.0f}s')
 
     c = Config(args.dim, args.hidden_dim, args.n_layers, args.n_heads, args.n_kv_heads,
                tok.vocab_size, args.seq_len)
@@ -766,7 +782,7 @@ def main():
             stopped = 'minutes'
             break
         lr = lr_at(step, args.steps, args.lr, args.warmup, args.min_lr)
-        x, y = batches(train, args.batch, c.seq_len, rng)
+        x, y = batches(train, train_starts, args.batch, c.seq_len, rng)
         _, loss, cache = forward(p, c, x, y, want_cache=True)
         g = backward(p, c, cache)
         norm = math.sqrt(sum(float(np.sum(a.astype(np.float64) ** 2)) for a in g.values()))
@@ -780,13 +796,13 @@ def main():
             print(f'step {step} loss {loss:.4f} (ema {ema:.4f}) lr {lr:.2e} |g| {norm:.2f} '
                   f'{el:.0f}s {(step + 1) * args.batch * c.seq_len / max(el, 1e-9):.0f} tok/s', flush=True)
         if args.eval_every and step % args.eval_every == 0 and step > 0:
-            vl = evaluate(p, c, val, args.eval_batches, args.batch, 7)
+            vl = evaluate(p, c, val, val_starts, args.eval_batches, args.batch, 7)
             print(f'step {step} val loss {vl:.4f}', flush=True)
     else:
         step = args.steps
     train_s = time.time() - t0
-    tl = evaluate(p, c, train, args.final_eval_batches, args.batch, 8)
-    vl = evaluate(p, c, val, args.final_eval_batches, args.batch, 7)
+    tl = evaluate(p, c, train, train_starts, args.final_eval_batches, args.batch, 8)
+    vl = evaluate(p, c, val, val_starts, args.final_eval_batches, args.batch, 7)
     print(f'done: {step} steps ({stopped}), {step * args.batch * c.seq_len} tokens, training '
           f'{train_s / 60:.1f} min; final train loss {tl:.4f}, val loss {vl:.4f} '
           f'({args.final_eval_batches}x{args.batch}x{c.seq_len} tokens each)')
@@ -800,7 +816,7 @@ def main():
     assert all(np.array_equal(p[n], p2[n]) for n in NAMES) and tok2.pieces == tok.pieces
     assert np.array_equal(tok2.scores, tok.scores)
     rng = np.random.default_rng(3)
-    xb, _ = batches(val, 1, 48, rng)
+    xb, _ = batches(val, val_starts, 1, 48, rng)
     cfull = Config(c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, 48)
     lf = forward(p2, cfull, xb)[0]
     r = Runner(p2, c2)
