@@ -21,6 +21,8 @@ export interface KernelTiming {
   /** Dispatches per timed sample. */
   inner: number;
   source: TimingSource;
+  /** Stopped after the probe: slower than TimingOptions.abandonAboveMs (the sample is the probe). */
+  abandoned?: boolean;
 }
 
 export interface TimingOptions {
@@ -38,6 +40,13 @@ export interface TimingOptions {
   maxInner?: number;
   /** Aim for submissions no longer than this (default 250 ms), so no watchdog fires on slow devices. */
   maxSubmitMs?: number;
+  /**
+   * Stop after the probe when one dispatch takes longer than this (an autotuner's pruning: a
+   * variant several times slower than the best so far needs no careful median).
+   */
+  abandonAboveMs?: number;
+  /** The kernel already ran once (pipelines compiled, buffers touched): the probe runs once. */
+  warm?: boolean;
 }
 
 /** Records one dispatch of the kernel under test into `pass`, its uniforms from `arena`. */
@@ -126,16 +135,20 @@ export async function timeKernel(gpu: TimerGpu, encode: EncodeKernel, opts: Timi
   const sized = opts.reps !== undefined && maxInner <= 1;
   let probe = maxSubmitMs;
   if (!sized) {
-    await runPasses(gpu, encode, 1, 1);
+    if (!opts.warm) await runPasses(gpu, encode, 1, 1);
     probe = Math.max(1e-4, (await runPasses(gpu, encode, 1, 1))[0]!);
+  }
+  if (!sized && opts.abandonAboveMs !== undefined && probe > opts.abandonAboveMs) {
+    return { ms: probe, minMs: probe, samples: [probe], inner: 1, source, abandoned: true };
   }
   const inner = Math.max(1, Math.min(maxInner, Math.floor(minPassMs / probe)));
   const perPass = probe * inner;
-  const reps =
-    opts.reps ??
-    Math.max(opts.minReps ?? 5, Math.min(opts.maxReps ?? 30, Math.ceil((opts.targetMs ?? 60) / perPass)));
+  const targetMs = opts.targetMs ?? 60;
+  // A dispatch longer than the whole target is its own warm-up and needs fewer samples.
+  const long = !sized && perPass > targetMs;
+  const reps = opts.reps ?? Math.max(long ? 3 : (opts.minReps ?? 5), Math.min(opts.maxReps ?? 30, Math.ceil(targetMs / perPass)));
   const perSubmit = Math.max(1, Math.floor(maxSubmitMs / perPass));
-  const warmup = opts.warmup ?? (sized ? 1 : 2);
+  const warmup = opts.warmup ?? (sized ? 1 : long ? 0 : 2);
   if (warmup > 0) await runPasses(gpu, encode, Math.min(warmup, perSubmit), inner);
   const samples: number[] = [];
   // Wall time: one pass per submission, so each sample is one submission's own wall time.
@@ -144,5 +157,11 @@ export async function timeKernel(gpu: TimerGpu, encode: EncodeKernel, opts: Timi
     const n = Math.min(chunk, reps - samples.length);
     for (const ms of await runPasses(gpu, encode, n, inner)) samples.push(ms / inner);
   }
-  return { ms: median(samples), minMs: Math.min(...samples), samples, inner, source };
+  const ms = median(samples);
+  if (gpu.timestamps && !(ms > 0)) {
+    // Timestamps too coarse for this kernel (some implementations report 0 or end < begin for
+    // short passes): time it by wall clock instead, and say so.
+    return timeKernel({ device: gpu.device, timestamps: false }, encode, opts);
+  }
+  return { ms, minMs: Math.min(...samples), samples, inner, source };
 }

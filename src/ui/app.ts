@@ -3,10 +3,12 @@ import { LitElement, css, html } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import './generate-view.js';
 import './lab-view.js';
+import './kernel-view.js';
 
 export const VIEWS = [
   { id: 'lab', label: 'Load lab' },
   { id: 'generate', label: 'Generate' },
+  { id: 'kernels', label: 'Kernels' },
 ] as const;
 export type ViewId = (typeof VIEWS)[number]['id'];
 
@@ -54,7 +56,7 @@ export class MxApp extends LitElement {
           )}
         </nav>
       </header>
-      ${this.view === 'lab' ? html`<mx-lab-view></mx-lab-view>` : this.view === 'generate' ? html`<mx-generate-view></mx-generate-view>` : html``}
+      ${this.view === 'lab' ? html`<mx-lab-view></mx-lab-view>` : this.view === 'generate' ? html`<mx-generate-view></mx-generate-view>` : this.view === 'kernels' ? html`<mx-kernel-view></mx-kernel-view>` : html``}
     `;
   }
 }

@@ -93,6 +93,19 @@ export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVari
   return matmulVariant('gemm-32x32-4x4');
 }
 
+/** A rule mapping a shape to a variant: chooseMatmulVariant, or a tuned table (src/gpu/autotune.ts). */
+export type MatmulChooser = (M: number, N: number, K: number) => MatmulVariant;
+
+let matmulChooser: MatmulChooser = chooseMatmulVariant;
+
+/**
+ * Sets the rule encodeMatmul uses when no variant is forced (the autotuner installs its table
+ * here); undefined restores the default, chooseMatmulVariant.
+ */
+export function setMatmulChooser(chooser: MatmulChooser | undefined): void {
+  matmulChooser = chooser ?? chooseMatmulVariant;
+}
+
 /** Bounds of the kernels' private arrays: matmul.wgsl's MAX_T and matvec.wgsl's MAX_ROWS. */
 const KERNEL_MAX_T = 8;
 const KERNEL_MAX_ROWS = 8;
@@ -139,7 +152,7 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
 export interface MatmulOptions {
   /** (M, N), added to the product (y = x·wᵀ + residual); must be a buffer other than y. */
   residual?: GPUBuffer;
-  /** Forces a variant (by object or name) instead of chooseMatmulVariant. */
+  /** Forces a variant (by object or name) instead of the current rule (chooseMatmulVariant by default). */
   variant?: MatmulVariant | MatmulVariantName;
 }
 
@@ -178,7 +191,7 @@ export function encodeMatmul(
 
   const variant =
     opts.variant === undefined
-      ? chooseMatmulVariant(M, N, K)
+      ? matmulChooser(M, N, K)
       : typeof opts.variant === 'string'
         ? matmulVariant(opts.variant)
         : opts.variant;

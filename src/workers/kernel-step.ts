@@ -1,0 +1,154 @@
+// Whole-step measurements for the kernel lab (bench/kernels.ts and the kernel worker):
+// - the time share of each kernel in a decode step at several batch sizes, and dispatches per
+//   step, from a GpuBackend with a Profiler (one timed pass per kernel: timestamp queries; with
+//   wall time only the whole step is known, and the result says so);
+// - decode tokens/s at a batch size, from a GpuBackend without a profiler (one pass per step, as
+//   the engine runs), the median step time of several steps after a warm-up.
+import { GpuBackend } from '../model/gpu-forward.js';
+import type { Model } from '../model/config.js';
+import type { GpuContext } from '../gpu/device.js';
+import { Profiler } from '../gpu/profiler.js';
+import { Rng } from '../ops/random.js';
+import type { StepEntry } from '../model/backend.js';
+import { median } from '../gpu/kernel-timing.js';
+
+export interface KernelShare {
+  /** The forward pass's label for the op ("matmul ffn", "attention decode", ...). */
+  label: string;
+  /** GPU time per step, ms. */
+  ms: number;
+  /** Of the step's timed GPU time. */
+  share: number;
+  /** Dispatches of this op per step. */
+  dispatches: number;
+}
+
+export interface StepBreakdown {
+  batch: number;
+  /** 'timestamp': per-kernel GPU times; 'wall': only the whole step (one entry, "step (wall)"). */
+  source: 'timestamp' | 'wall';
+  /** Context length (positions) of every sequence when the profiled steps began. */
+  context: number;
+  /** Dispatches (compute passes when profiled) in one decode step. */
+  dispatches: number;
+  /** Timed GPU time of one step, ms (the sum over kernels; wall: submit to done). */
+  stepMs: number;
+  kernels: KernelShare[];
+}
+
+export interface StepOptions {
+  /** Prompt tokens per sequence before the measured steps (default 8). */
+  prompt?: number;
+  /** Profiled decode steps per batch size (default 3; the median per kernel counts) after one warm-up step. */
+  steps?: number;
+  seed?: number;
+  onProgress?: (what: string) => void;
+}
+
+function decodeEntries(seqs: number[], next: ArrayLike<number>): StepEntry[] {
+  return seqs.map((seq, j) => ({ seq, tokens: [next[j]!], temperature: 0, topP: 1, u: 0 }));
+}
+
+/** Sequences of `batch` random prompts, prefilled in one step; returns the first sampled tokens. */
+async function prefill(backend: GpuBackend, batch: number, prompt: number, rng: Rng): Promise<{ seqs: number[]; next: Uint32Array }> {
+  const V = backend.config.vocabSize;
+  const seqs = Array.from({ length: batch }, () => backend.newSequence());
+  const r = await backend.step(
+    seqs.map((seq) => ({ seq, tokens: Array.from({ length: prompt }, () => rng.int(3, V - 1)), temperature: 0, topP: 1, u: 0 })),
+  );
+  return { seqs, next: r.next };
+}
+
+/** Per-kernel time shares of a decode step at each batch size. */
+export async function measureStepBreakdown(
+  gpu: GpuContext,
+  model: Model,
+  batches: readonly number[],
+  opts: StepOptions = {},
+): Promise<StepBreakdown[]> {
+  const prompt = opts.prompt ?? 8;
+  const steps = opts.steps ?? 3;
+  const rng = new Rng(opts.seed ?? 7);
+  const out: StepBreakdown[] = [];
+  for (const B of batches) {
+    opts.onProgress?.(`step breakdown, batch ${B}`);
+    const prof = new Profiler(gpu.device, gpu.timestamps);
+    const backend = new GpuBackend(gpu, model, { maxSequences: B, maxTokensPerStep: Math.max(B * prompt, B), profiler: prof });
+    try {
+      let { seqs, next } = await prefill(backend, B, prompt, rng);
+      next = (await backend.step(decodeEntries(seqs, next))).next; // warm-up
+      const context = backend.length(seqs[0]!);
+      // Each step's time per label (the profiler accumulates: difference its totals per step),
+      // then the median over steps, so one step slowed by another process does not count.
+      const perStep: Map<string, { ms: number; count: number }>[] = [];
+      for (let i = 0; i < steps; i++) {
+        prof.reset();
+        next = (await backend.step(decodeEntries(seqs, next))).next;
+        perStep.push(new Map([...prof.totals].map(([k, v]) => [k, { ...v }])));
+      }
+      const labels = [...new Set(perStep.flatMap((m) => [...m.keys()]))];
+      const kernels = labels.map((label) => ({
+        label,
+        ms: median(perStep.map((m) => m.get(label)?.ms ?? 0)),
+        dispatches: median(perStep.map((m) => m.get(label)?.count ?? 0)),
+      }));
+      const total = kernels.reduce((a, k) => a + k.ms, 0);
+      out.push({
+        batch: B,
+        source: prof.source,
+        context,
+        dispatches: backend.lastDispatches,
+        stepMs: total,
+        kernels: kernels
+          .map((k) => ({ ...k, share: total > 0 ? k.ms / total : 0 }))
+          .sort((a, b) => b.ms - a.ms),
+      });
+    } finally {
+      backend.destroy();
+      prof.destroy();
+    }
+  }
+  return out;
+}
+
+export interface DecodeRate {
+  batch: number;
+  /** Aggregate decode tokens/s (batch / median step time). */
+  tokensPerS: number;
+  msPerStep: number;
+  steps: number;
+  dispatches: number;
+}
+
+/**
+ * Decode tokens/s at one batch size as the engine runs (no profiler): `batch` sequences with a
+ * short prompt, one warm-up step, then at least minSteps steps and until minMs has passed (at
+ * most maxSteps); the median step time counts.
+ */
+export async function measureDecodeRate(
+  gpu: GpuContext,
+  model: Model,
+  batch: number,
+  opts: { prompt?: number; minSteps?: number; maxSteps?: number; minMs?: number; seed?: number } = {},
+): Promise<DecodeRate> {
+  const prompt = opts.prompt ?? 8;
+  const minSteps = opts.minSteps ?? 3;
+  const maxSteps = Math.min(opts.maxSteps ?? 32, model.config.seqLen - prompt - 2);
+  const minMs = opts.minMs ?? 1000;
+  const backend = new GpuBackend(gpu, model, { maxSequences: batch, maxTokensPerStep: Math.max(batch * prompt, batch) });
+  try {
+    let { seqs, next } = await prefill(backend, batch, prompt, new Rng(opts.seed ?? 11));
+    next = (await backend.step(decodeEntries(seqs, next))).next; // warm-up
+    const times: number[] = [];
+    const t0 = performance.now();
+    while (times.length < maxSteps && (times.length < minSteps || performance.now() - t0 < minMs)) {
+      const s = performance.now();
+      next = (await backend.step(decodeEntries(seqs, next))).next;
+      times.push(performance.now() - s);
+    }
+    const ms = median(times);
+    return { batch, tokensPerS: (batch * 1000) / ms, msPerStep: ms, steps: times.length, dispatches: backend.lastDispatches };
+  } finally {
+    backend.destroy();
+  }
+}
