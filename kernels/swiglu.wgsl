@@ -17,3 +17,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let g = gate[i];
   out[i] = g / (1.0 + exp(-g)) * up[i];
 }
+
+// Fused variant main_pairs: gate and up come interleaved from one matmul whose weight rows
+// alternate w1 and w3 (gate_up[2i] = gate_i, gate_up[2i+1] = up_i), so the two FFN input
+// projections are one dispatch: out[i] = silu(gate_up[2i]) · gate_up[2i+1].
+// Bindings: gate_up (2n) f32 as vec2 pairs; out (n) f32; params. Dispatch as for main.
+@group(0) @binding(0) var<storage, read> gate_up: array<vec2<f32>>;
+
+@compute @workgroup_size(WG)
+fn main_pairs(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * params.row_stride;
+  if (i >= params.n) { return; }
+  let gu = gate_up[i];
+  out[i] = gu.x / (1.0 + exp(-gu.x)) * gu.y;
+}

@@ -14,7 +14,7 @@ import { Profiler } from '../gpu/profiler.js';
 import { encodeMatmul } from '../gpu/ops/matmul.js';
 import { encodeRmsnorm } from '../gpu/ops/rmsnorm.js';
 import { encodeRope } from '../gpu/ops/rope.js';
-import { encodeSwiglu } from '../gpu/ops/swiglu.js';
+import { encodeSwigluPairs, interleaveRows } from '../gpu/ops/swiglu.js';
 import { encodeEmbedding } from '../gpu/ops/embedding.js';
 import { encodeKvWrite, encodeAttentionDecode, encodeAttentionPrefill } from '../gpu/ops/attention.js';
 import { encodeSample } from '../gpu/ops/sample.js';
@@ -40,9 +40,8 @@ interface GpuLayer {
   wv: GPUBuffer; // (kvDim, dim)
   wo: GPUBuffer; // (dim, dim)
   rmsFfn: GPUBuffer; // (dim)
-  w1: GPUBuffer; // (hidden, dim)
+  w13: GPUBuffer; // (2·hidden, dim): rows of w1 (gate) and w3 (up) interleaved, one matmul for both
   w2: GPUBuffer; // (dim, hidden)
-  w3: GPUBuffer; // (hidden, dim)
   kCache: GPUBuffer; // (numBlocks, blockSize, nKvHeads, headDim)
   vCache: GPUBuffer; // (numBlocks, blockSize, nKvHeads, headDim)
 }
@@ -154,9 +153,8 @@ export class GpuBackend implements Backend {
         wv: up(l.wv, `wv.${i}`),
         wo: up(l.wo, `wo.${i}`),
         rmsFfn: up(l.rmsFfn, `rms_ffn.${i}`),
-        w1: up(l.w1, `w1.${i}`),
+        w13: up(interleaveRows(l.w1, l.w3, c.hiddenDim, c.dim), `w13.${i}`),
         w2: up(l.w2, `w2.${i}`),
-        w3: up(l.w3, `w3.${i}`),
         kCache,
         vCache,
       });
@@ -174,8 +172,7 @@ export class GpuBackend implements Backend {
     f('k', T * kvd); // (T, kvDim)
     f('v', T * kvd); // (T, kvDim)
     f('att', T * c.dim); // (T, dim) attention output
-    f('hb', T * c.hiddenDim); // (T, hidden) gate
-    f('hb2', T * c.hiddenDim); // (T, hidden) up
+    f('hb13', 2 * T * c.hiddenDim); // (T, hidden, 2) interleaved (gate, up) pairs
     f('hs', T * c.hiddenDim); // (T, hidden) silu(gate)·up
     f('tokens', T); // (T) u32 token ids
     f('positions', T); // (T) u32 positions
@@ -399,9 +396,9 @@ export class GpuBackend implements Backend {
       op('matmul wo', (p) => encodeMatmul(d, p, arena, s.att!, L.wo, x2, T, c.dim, c.dim, { residual: x }));
       [x, x2] = [x2, x];
       op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, L.rmsFfn, s.xb!, T, c.dim, c.normEps));
-      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w1, s.hb!, T, c.hiddenDim, c.dim));
-      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w3, s.hb2!, T, c.hiddenDim, c.dim));
-      op('swiglu', (p) => encodeSwiglu(d, p, arena, s.hb!, s.hb2!, s.hs!, T * c.hiddenDim));
+      // Gate and up projections in one matmul (interleaved rows), then silu(gate)·up on the pairs.
+      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w13, s.hb13!, T, 2 * c.hiddenDim, c.dim));
+      op('swiglu', (p) => encodeSwigluPairs(d, p, arena, s.hb13!, s.hs!, T * c.hiddenDim));
       op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.hs!, L.w2, x2, T, c.dim, c.hiddenDim, { residual: x }));
       [x, x2] = [x2, x];
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectClose, gpuTest, type Resources } from '../helpers/gpu.js';
 import { bufferFrom, readFloat32 } from '../../src/gpu/buffers.js';
 import { UniformArena } from '../../src/gpu/uniforms.js';
-import { encodeSwiglu } from '../../src/gpu/ops/swiglu.js';
+import { encodeSwiglu, encodeSwigluPairs, interleaveRows } from '../../src/gpu/ops/swiglu.js';
 import { swiglu } from '../../src/ops/reference.js';
 import { Rng } from '../../src/ops/random.js';
 
@@ -35,6 +35,38 @@ describe('swiglu kernel', () => {
       expectClose(await runSwiglu(device, res, g, u), swiglu(g, u), ATOL, RTOL);
       res.destroyAll();
     }
+  });
+
+  gpuTest('fused pairs: one matmul with interleaved w1/w3 rows, then silu(gate)·up (same tolerance)', async ({ device }, res) => {
+    const rng = new Rng(32);
+    for (const [rows, hidden] of [
+      [1, 1],
+      [1, 172],
+      [3, 257],
+      [16, 172],
+    ] as const) {
+      const g = rng.floats(rows * hidden, -8, 8);
+      const u = rng.floats(rows * hidden, -2, 2);
+      // Rows of (gate, up) pairs, as the matmul over interleaveRows(w1, w3) produces them.
+      const pairs = interleaveRows(g, u, rows * hidden, 1);
+      const gp = res.track(bufferFrom(device, pairs));
+      const go = res.track(device.createBuffer({ size: rows * hidden * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
+      const arena = res.track(new UniformArena(device, 2));
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      encodeSwigluPairs(device, pass, arena, gp, go, rows * hidden);
+      pass.end();
+      arena.flush();
+      device.queue.submit([enc.finish()]);
+      expectClose(await readFloat32(device, go, rows * hidden), swiglu(g, u), ATOL, RTOL);
+      res.destroyAll();
+    }
+  });
+
+  it('interleaveRows alternates the rows of its two matrices', () => {
+    const a = Float32Array.from([1, 2, 3, 4]);
+    const b = Float32Array.from([5, 6, 7, 8]);
+    expect(Array.from(interleaveRows(a, b, 2, 2))).toEqual([1, 2, 5, 6, 3, 4, 7, 8]);
   });
 
   gpuTest('is finite at the extremes of the gate', async ({ device }, res) => {
