@@ -21,6 +21,7 @@ struct Params {
   max_blocks: u32,
   scale: f32, // 1 / sqrt(HD)
   n_tokens: u32, // tokens computed from token_offset (main_serial's bound)
+  q_stride: u32, // floats from one row of q to the next (n_heads * HD when packed)
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -76,7 +77,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n_keys = tm.y + 1u;
   let kvh = h / params.group;
   let qo = (t * params.n_heads + h) * HD;
-  for (var d = lid; d < HD; d += WG) { q_sh[d] = q[qo + d]; }
+  let qi = t * params.q_stride + h * HD;
+  for (var d = lid; d < HD; d += WG) { q_sh[d] = q[qi + d]; }
   workgroupBarrier();
 
   let groups = WG / HD; // P·V: key groups of HD lanes
@@ -143,9 +145,10 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let n_keys = tm.y + 1u;
   let kvh = h / params.group;
   let qo = (t * params.n_heads + h) * HD;
+  let qi = t * params.q_stride + h * HD;
   var qv: array<f32, SERIAL_MAX_HD>;
   var acc: array<f32, SERIAL_MAX_HD>;
-  for (var d = 0u; d < HD; d++) { qv[d] = q[qo + d] * params.scale; }
+  for (var d = 0u; d < HD; d++) { qv[d] = q[qi + d] * params.scale; }
   var m = NEG;
   var l = 0.0;
   for (var j = 0u; j < n_keys; j++) {

@@ -23,6 +23,7 @@ struct Params {
   block_size: u32,
   max_blocks: u32,
   scale: f32, // 1 / sqrt(HD)
+  q_stride: u32, // floats from one row of q to the next (n_heads * HD when packed)
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
@@ -67,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var e = lid; e < BQ * HD; e += WG) {
     let qi = e / HD;
     var x = 0.0;
-    if (qi < nq) { x = q[(tok_start + q0 + qi) * row_stride + h * HD + e % HD] * params.scale; }
+    if (qi < nq) { x = q[(tok_start + q0 + qi) * params.q_stride + h * HD + e % HD] * params.scale; }
     q_sh[e] = x;
     o_sh[e] = 0.0;
   }

@@ -16,6 +16,9 @@ struct Params {
   block_size: u32,
   max_blocks: u32,
   row_stride: u32, // invocations per dispatch row: x workgroups · WG
+  src_stride: u32, // floats from one row of k (and v) to the next (kv_dim when packed)
+  k_offset: u32, // column of k's first element within its row (0 when packed)
+  v_offset: u32, // column of v's first element within its row
 }
 
 @group(0) @binding(0) var<storage, read> k: array<f32>;
@@ -37,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (logical >= params.max_blocks) { return; }
   let block = block_table[tm.x * params.max_blocks + logical];
   let dst = (block * params.block_size + tm.y % params.block_size) * params.kv_dim + c;
-  let src = t * params.kv_dim + c;
-  k_cache[dst] = k[src];
-  v_cache[dst] = v[src];
+  let src = t * params.src_stride + c;
+  k_cache[dst] = k[src + params.k_offset];
+  v_cache[dst] = v[src + params.v_offset];
 }

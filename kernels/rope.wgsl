@@ -15,6 +15,7 @@ struct Params {
   half_head: u32,      // headDim / 2
   row_stride: u32,     // threads along x in the dispatch
   neg_log2_theta_over_hd: f32,
+  x_stride: u32,       // floats from one row of x to the next (>= nHeads * headDim)
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -54,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let sc = sincos(f32(positions[row]) * freq);
   let s = sc.x;
   let c = sc.y;
-  let o = 2u * p;
+  let o = row * params.x_stride + 2u * (p % params.row_pairs);
   let v0 = x[o];
   let v1 = x[o + 1u];
   x[o] = v0 * c - v1 * s;

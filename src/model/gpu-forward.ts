@@ -35,9 +35,7 @@ export interface GpuBackendOptions {
 
 interface GpuLayer {
   rmsAtt: GPUBuffer; // (dim)
-  wq: GPUBuffer; // (dim, dim)
-  wk: GPUBuffer; // (kvDim, dim)
-  wv: GPUBuffer; // (kvDim, dim)
+  wqkv: GPUBuffer; // (dim + 2·kvDim, dim): rows of wq, then wk, then wv: one matmul for all three
   wo: GPUBuffer; // (dim, dim)
   rmsFfn: GPUBuffer; // (dim)
   w13: GPUBuffer; // (2·hidden, dim): rows of w1 (gate) and w3 (up) interleaved, one matmul for both
@@ -52,6 +50,17 @@ interface Piece {
   tokens: number[];
   start: number; // position of tokens[0]
   last: boolean; // holds the entry's last token: its logits are sampled
+}
+
+/** Stacks row-major matrices with the same number of columns: (r1 + r2 + ..., cols). */
+function concatRows(...parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 export class KvCacheFullError extends Error {
@@ -148,9 +157,7 @@ export class GpuBackend implements Backend {
       this.weights.push(kCache, vCache);
       this.layers.push({
         rmsAtt: up(l.rmsAtt, `rms_att.${i}`),
-        wq: up(l.wq, `wq.${i}`),
-        wk: up(l.wk, `wk.${i}`),
-        wv: up(l.wv, `wv.${i}`),
+        wqkv: up(concatRows(l.wq, l.wk, l.wv), `wqkv.${i}`),
         wo: up(l.wo, `wo.${i}`),
         rmsFfn: up(l.rmsFfn, `rms_ffn.${i}`),
         w13: up(interleaveRows(l.w1, l.w3, c.hiddenDim, c.dim), `w13.${i}`),
@@ -168,9 +175,7 @@ export class GpuBackend implements Backend {
     f('x', T * c.dim); // (T, dim) residual stream
     f('x2', T * c.dim); // (T, dim) residual stream, ping-pong
     f('xb', T * c.dim); // (T, dim) normed input
-    f('q', T * c.dim); // (T, nHeads·headDim)
-    f('k', T * kvd); // (T, kvDim)
-    f('v', T * kvd); // (T, kvDim)
+    f('qkv', T * (c.dim + 2 * kvd)); // (T, dim + 2·kvDim): q | k | v per row
     f('att', T * c.dim); // (T, dim) attention output
     f('hb13', 2 * T * c.hiddenDim); // (T, hidden, 2) interleaved (gate, up) pairs
     f('hs', T * c.hiddenDim); // (T, hidden) silu(gate)·up
@@ -303,6 +308,7 @@ export class GpuBackend implements Backend {
     const s = this.s;
     const hd = headDim(c);
     const kvd = kvDim(c);
+    const qkvW = c.dim + 2 * kvd;
     // Flatten: pieces are ordered shortest first, so single-token (decode) pieces lead.
     const T = pieces.reduce((n, p) => n + p.tokens.length, 0);
     const tokens = new Uint32Array(T);
@@ -373,24 +379,30 @@ export class GpuBackend implements Backend {
     op('embedding', (p) => encodeEmbedding(d, p, arena, this.tokenEmbedding, s.tokens!, x, T, c.dim));
     for (const L of this.layers) {
       op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, L.rmsAtt, s.xb!, T, c.dim, c.normEps));
-      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wq, s.q!, T, c.dim, c.dim));
-      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wk, s.k!, T, kvd, c.dim));
-      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wv, s.v!, T, kvd, c.dim));
-      op('rope', (p) => encodeRope(d, p, arena, s.q!, s.positions!, T, c.nHeads, hd, c.ropeTheta));
-      op('rope', (p) => encodeRope(d, p, arena, s.k!, s.positions!, T, c.nKvHeads, hd, c.ropeTheta));
+      // q, k and v from one matmul; RoPE on the q and k heads (adjacent at the start of each row)
+      // in one dispatch; K/V copied into the paged cache straight from the fused rows.
+      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wqkv, s.qkv!, T, qkvW, c.dim));
+      op('rope', (p) => encodeRope(d, p, arena, s.qkv!, s.positions!, T, c.nHeads + c.nKvHeads, hd, c.ropeTheta, { rowStride: qkvW }));
       op('kv write', (p) =>
-        encodeKvWrite(d, p, arena, this.layout, s.k!, s.v!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, T),
+        encodeKvWrite(d, p, arena, this.layout, s.qkv!, s.qkv!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, T, 0, {
+          rowStride: qkvW,
+          kOffset: c.dim,
+          vOffset: c.dim + kvd,
+        }),
       );
       if (nDecode > 0) {
         op('attention decode', (p) =>
-          encodeAttentionDecode(d, p, arena, this.layout, s.q!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, s.att!, 0, nDecode, {
+          encodeAttentionDecode(d, p, arena, this.layout, s.qkv!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, s.att!, 0, nDecode, {
             maxPos: maxDecodePos,
+            qStride: qkvW,
           }),
         );
       }
       if (nChunks > 0) {
         op('attention prefill', (p) =>
-          encodeAttentionPrefill(d, p, arena, this.layout, s.q!, L.kCache, L.vCache, s.blockTable!, s.chunks!, s.att!, nChunks, maxChunk),
+          encodeAttentionPrefill(d, p, arena, this.layout, s.qkv!, L.kCache, L.vCache, s.blockTable!, s.chunks!, s.att!, nChunks, maxChunk, {
+            qStride: qkvW,
+          }),
         );
       }
       op('matmul wo', (p) => encodeMatmul(d, p, arena, s.att!, L.wo, x2, T, c.dim, c.dim, { residual: x }));

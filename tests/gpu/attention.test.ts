@@ -249,6 +249,48 @@ describe('attention_decode kernel', () => {
   });
 });
 
+describe('attention reading a fused qkv buffer', () => {
+  gpuTest(`kv_write, decode and prefill take q, k, v as columns of one (T, q + 2·kv) row (atol ${ATOL})`, async ({ device }, res) => {
+    const rng = new Rng(41);
+    for (const variant of ['tiled', 'serial'] as const) {
+      const s = makeStep(rng, 8, 4, 8, 4, [0, 5, 17], [[3, 6], [0, 9]]);
+      const { L } = s;
+      const T = s.tokSlot.length;
+      const qW = L.nHeads * L.headDim;
+      const kvW = L.nKvHeads * L.headDim;
+      const stride = qW + 2 * kvW;
+      const qkv = new Float32Array(T * stride);
+      for (let t = 0; t < T; t++) {
+        qkv.set(s.q.subarray(t * qW, (t + 1) * qW), t * stride);
+        qkv.set(s.k.subarray(t * kvW, (t + 1) * kvW), t * stride + qW);
+        qkv.set(s.v.subarray(t * kvW, (t + 1) * kvW), t * stride + qW + kvW);
+      }
+      const gqkv = res.track(bufferFrom(device, qkv));
+      const gkc = res.track(bufferFrom(device, s.kCache));
+      const gvc = res.track(bufferFrom(device, s.vCache));
+      const gbt = res.track(bufferFrom(device, s.blockTable));
+      const gmeta = res.track(bufferFrom(device, packTokMeta(s.tokSlot, s.tokPos)));
+      const gchunks = res.track(bufferFrom(device, packChunks(s.chunks)));
+      const gout = storage(device, res, T * qW);
+      const arena = res.track(new UniformArena(device, 4));
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      encodeKvWrite(device, pass, arena, L, gqkv, gqkv, gkc, gvc, gbt, gmeta, T, 0, { rowStride: stride, kOffset: qW, vOffset: qW + kvW });
+      encodeAttentionDecode(device, pass, arena, L, gqkv, gkc, gvc, gbt, gmeta, gout, 0, s.nDecode, { variant, qStride: stride });
+      const maxChunkLen = Math.max(...s.chunks.map((c) => c.nTokens));
+      encodeAttentionPrefill(device, pass, arena, L, gqkv, gkc, gvc, gbt, gchunks, gout, s.chunks.length, maxChunkLen, { qStride: stride });
+      pass.end();
+      arena.flush();
+      device.queue.submit([enc.finish()]);
+      const want = cpuStep(s);
+      expectClose(await readFloat32(device, gkc, s.kCache.length), want.kCache, 0);
+      expectClose(await readFloat32(device, gvc, s.vCache.length), want.vCache, 0);
+      expectClose(await readFloat32(device, gout, T * qW), want.out, ATOL);
+      res.destroyAll();
+    }
+  });
+});
+
 describe('attention_prefill kernel', () => {
   gpuTest(`matches attentionPaged on chunks of odd lengths and start positions (atol ${ATOL})`, async ({ device }, res) => {
     const rng = new Rng(31);

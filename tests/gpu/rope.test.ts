@@ -67,11 +67,37 @@ describe('rope kernel', () => {
     expectClose(got, rope(Float32Array.from(x), positions, rows, nHeads, headDim), atolFor(32767));
   });
 
+  gpuTest('rotates the heads at the start of wider rows (a fused qkv row) and leaves the rest alone', async ({ device }, res) => {
+    const rng = new Rng(52);
+    // Rows of q (4 heads) + k (2 heads) + v (2 heads) of 8: rotate the first 6 heads only.
+    const [rows, hd, rotated, stride] = [5, 8, 6, 64];
+    const x = rng.floats(rows * stride);
+    const positions = Uint32Array.from({ length: rows }, () => rng.int(0, 300));
+    const gx = res.track(bufferFrom(device, x));
+    const gp = res.track(bufferFrom(device, positions));
+    const arena = res.track(new UniformArena(device, 2));
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    encodeRope(device, pass, arena, gx, gp, rows, rotated, hd, 10000, { rowStride: stride });
+    pass.end();
+    arena.flush();
+    device.queue.submit([enc.finish()]);
+    const got = await readFloat32(device, gx, x.length);
+    const width = rotated * hd;
+    const heads = new Float32Array(rows * width);
+    for (let r = 0; r < rows; r++) heads.set(x.subarray(r * stride, r * stride + width), r * width);
+    rope(heads, positions, rows, rotated, hd, 10000);
+    for (let r = 0; r < rows; r++) {
+      expectClose(got.subarray(r * stride, r * stride + width), heads.subarray(r * width, (r + 1) * width), atolFor(300));
+      expectClose(got.subarray(r * stride + width, (r + 1) * stride), x.subarray(r * stride + width, (r + 1) * stride), 0);
+    }
+  });
+
   it('throws a clear error on bad shapes', () => {
     const buf = (n: number) => ({ size: n * 4 }) as unknown as GPUBuffer;
     const [dev, pass, arena] = [{} as GPUDevice, {} as GPUComputePassEncoder, {} as UniformArena];
     expect(() => encodeRope(dev, pass, arena, buf(31), buf(2), 2, 2, 8)).toThrow(
-      /encodeRope: x is 124 bytes, too small for x \(rows=2, nHeads=2, headDim=8\)/,
+      /encodeRope: x is 124 bytes, too small for x \(rows=2, nHeads=2, headDim=8, rowStride=16\)/,
     );
     expect(() => encodeRope(dev, pass, arena, buf(32), buf(1), 2, 2, 8)).toThrow(/positions is 4 bytes/);
     expect(() => encodeRope(dev, pass, arena, buf(32), buf(2), 2, 2, 7)).toThrow(/headDim must be even/);

@@ -99,6 +99,17 @@ function checkTokens(op: string, tokenOffset: number, nTokens: number): boolean 
  * k[t], v[t] (rows of nKvHeads·headDim f32) into kCache, vCache at tokMeta[t] = (slot, pos).
  * k, v: (T, nKvHeads·headDim) f32; tokMeta: (T) (slot, pos) u32 pairs. nTokens = 0 records nothing.
  */
+/**
+ * Where kv_write finds k and v: by default packed (T, kvDim) buffers; rowStride and offsets let
+ * both be columns of one wider row, e.g. the (T, dim + 2·kvDim) output of a fused QKV matmul
+ * (then k and v may be the same buffer).
+ */
+export interface KvSource {
+  rowStride?: number;
+  kOffset?: number;
+  vOffset?: number;
+}
+
 export function encodeKvWrite(
   device: GPUDevice,
   pass: GPUComputePassEncoder,
@@ -112,14 +123,24 @@ export function encodeKvWrite(
   tokMeta: GPUBuffer,
   nTokens: number,
   tokenOffset = 0,
+  src: KvSource = {},
 ): void {
   const op = 'kv_write';
   checkLayout(op, layout);
   if (!checkTokens(op, tokenOffset, nTokens)) return;
   const kvDim = layout.nKvHeads * layout.headDim;
   const T = tokenOffset + nTokens;
-  checkBuffer(op, 'k', k, T * kvDim, `(${T}, ${kvDim}) f32`);
-  checkBuffer(op, 'v', v, T * kvDim, `(${T}, ${kvDim}) f32`);
+  const stride = src.rowStride ?? kvDim;
+  const kOff = src.kOffset ?? 0;
+  const vOff = src.vOffset ?? 0;
+  for (const [name, v] of [['rowStride', stride], ['kOffset', kOff], ['vOffset', vOff]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${op}: ${name} must be a non-negative integer, got ${v}`);
+  }
+  if (kOff + kvDim > stride || vOff + kvDim > stride) {
+    throw new Error(`${op}: k and v rows (${kvDim} floats at offsets ${kOff}, ${vOff}) must fit in rowStride ${stride}`);
+  }
+  checkBuffer(op, 'k', k, (T - 1) * stride + kOff + kvDim, `(${T}, ${kvDim}) f32 rows, stride ${stride}`);
+  checkBuffer(op, 'v', v, (T - 1) * stride + vOff + kvDim, `(${T}, ${kvDim}) f32 rows, stride ${stride}`);
   checkBuffer(op, 'tokMeta', tokMeta, T * 2, `(${T}) (slot, pos) u32 pairs`);
   checkCaches(op, layout, kCache, vCache, blockTable);
   checkDistinct(op, ['kCache', kCache], ['vCache', vCache], ['k', k], ['v', v], ['blockTable', blockTable], ['tokMeta', tokMeta]);
@@ -127,13 +148,16 @@ export function encodeKvWrite(
 
   const p = getPipeline(device, 'kv_write', { WG: KV_WRITE_WG });
   const [x, y] = dispatch1d(ceilDiv(nTokens * kvDim, KV_WRITE_WG));
-  const params = arena.alloc('uuuuuu', [
+  const params = arena.alloc('uuuuuuuuu', [
     tokenOffset,
     nTokens,
     kvDim,
     layout.blockSize,
     layout.maxBlocksPerSeq,
     x * KV_WRITE_WG,
+    stride,
+    kOff,
+    vOff,
   ]);
   pass.setPipeline(p);
   pass.setBindGroup(0, bindBuffers(device, p, [k, v, kCache, vCache, blockTable, tokMeta, params], op));
@@ -149,9 +173,13 @@ function checkAttention(
   blockTable: GPUBuffer,
   out: GPUBuffer,
   rows: number,
+  qStride = L.nHeads * L.headDim,
 ): void {
   const width = L.nHeads * L.headDim;
-  checkBuffer(op, 'q', q, rows * width, `(${rows}, ${width}) f32`);
+  if (!Number.isInteger(qStride) || qStride < width) {
+    throw new Error(`${op}: qStride must be an integer >= nHeads·headDim (${width}), got ${qStride}`);
+  }
+  checkBuffer(op, 'q', q, (rows - 1) * qStride + width, `(${rows}, ${width}) f32 rows, stride ${qStride}`);
   checkBuffer(op, 'out', out, rows * width, `(${rows}, ${width}) f32`);
   checkCaches(op, L, kCache, vCache, blockTable);
   checkDistinct(op, ['out', out], ['q', q], ['kCache', kCache], ['vCache', vCache], ['blockTable', blockTable]);
@@ -197,13 +225,13 @@ export function encodeAttentionDecode(
   out: GPUBuffer,
   tokenOffset: number,
   nTokens: number,
-  opts: { variant?: DecodeVariant; maxPos?: number } = {},
+  opts: { variant?: DecodeVariant; maxPos?: number; qStride?: number } = {},
 ): DecodeVariant | undefined {
   const op = 'attention_decode';
   checkLayout(op, layout);
   if (!checkTokens(op, tokenOffset, nTokens)) return;
   const T = tokenOffset + nTokens;
-  checkAttention(op, layout, q, kCache, vCache, blockTable, out, T);
+  checkAttention(op, layout, q, kCache, vCache, blockTable, out, T, opts.qStride);
   checkBuffer(op, 'tokMeta', tokMeta, T * 2, `(${T}) (slot, pos) u32 pairs`);
   checkDistinct(op, ['out', out], ['tokMeta', tokMeta]);
   const variant = opts.variant ?? chooseDecodeVariant(layout.headDim, opts.maxPos);
@@ -223,7 +251,8 @@ export function encodeAttentionDecode(
     variant === 'serial'
       ? getPipeline(device, 'attention_decode', { SWG: SERIAL_WG, HD: layout.headDim }, 'main_serial')
       : getPipeline(device, 'attention_decode', { WG, HD: layout.headDim });
-  const params = arena.alloc('uuuuuufu', [
+  const qStride = opts.qStride ?? layout.nHeads * layout.headDim;
+  const params = arena.alloc('uuuuuufuu', [
     tokenOffset,
     layout.nHeads,
     layout.nKvHeads,
@@ -232,6 +261,7 @@ export function encodeAttentionDecode(
     layout.maxBlocksPerSeq,
     1 / Math.sqrt(layout.headDim),
     nTokens,
+    qStride,
   ]);
   pass.setPipeline(p);
   pass.setBindGroup(0, bindBuffers(device, p, [q, kCache, vCache, blockTable, tokMeta, out, params], op));
@@ -263,12 +293,13 @@ export function encodeAttentionPrefill(
   out: GPUBuffer,
   nChunks: number,
   maxChunkLen: number,
+  opts: { qStride?: number } = {},
 ): void {
   const op = 'attention_prefill';
   checkLayout(op, layout);
   if (!checkTokens(op, 0, nChunks)) return;
   checkDims(op, { maxChunkLen });
-  checkAttention(op, layout, q, kCache, vCache, blockTable, out, maxChunkLen);
+  checkAttention(op, layout, q, kCache, vCache, blockTable, out, maxChunkLen, opts.qStride);
   checkBuffer(op, 'chunks', chunks, nChunks * 4, `(${nChunks}) (tokenStart, nTokens, slot, startPos) u32 quads`);
   checkDistinct(op, ['out', out], ['chunks', chunks]);
   const { BQ, BK, WG } = prefillTile(device, layout.headDim);
@@ -279,13 +310,14 @@ export function encodeAttentionPrefill(
   }
 
   const p = getPipeline(device, 'attention_prefill', { WG, HD: layout.headDim, BQ, BK });
-  const params = arena.alloc('uuuuuf', [
+  const params = arena.alloc('uuuuufu', [
     layout.nHeads,
     layout.nKvHeads,
     layout.nHeads / layout.nKvHeads,
     layout.blockSize,
     layout.maxBlocksPerSeq,
     1 / Math.sqrt(layout.headDim),
+    opts.qStride ?? layout.nHeads * layout.headDim,
   ]);
   pass.setPipeline(p);
   pass.setBindGroup(0, bindBuffers(device, p, [q, kCache, vCache, blockTable, chunks, out, params], op));
