@@ -1,28 +1,16 @@
 // The generation page in Chromium with WebGPU: it loads a model in the engine worker, generates
 // text on the GPU, and shows it with tokens/s.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { chromiumPath, fsUrl, launchChromium, startDevServer } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumPath, fsUrl, useBrowserApp } from '../helpers/browser.js';
 import { HAVE_STORIES, MISSING_STORIES, STORIES260K, TOK512 } from '../helpers/data.js';
 
 const HAVE_CHROMIUM = chromiumPath() !== undefined;
-let server: ViteDevServer | undefined;
-let base = '';
-let browser: Browser | undefined;
 
 describe.skipIf(!HAVE_CHROMIUM)('generation page (Chromium, WebGPU)', () => {
-  beforeAll(async () => {
-    ({ server, url: base } = await startDevServer());
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = useBrowserApp();
 
   it.skipIf(!HAVE_STORIES)('generates the known stories260K text on the GPU', async () => {
-    const page = await browser!.newPage();
+    const page = await app.browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const q = new URLSearchParams({
@@ -34,7 +22,7 @@ describe.skipIf(!HAVE_CHROMIUM)('generation page (Chromium, WebGPU)', () => {
       steps: '40',
       backend: 'gpu',
     });
-    await page.goto(`${base}?${q}`);
+    await page.goto(`${app.base}?${q}`);
     await page.locator('#adapter').waitFor({ timeout: 90_000 });
     expect(await page.locator('#adapter').innerText()).toMatch(/^GPU: /);
     await page.locator('#generate').click();
@@ -50,8 +38,8 @@ describe.skipIf(!HAVE_CHROMIUM)('generation page (Chromium, WebGPU)', () => {
   it.skipIf(HAVE_STORIES)(MISSING_STORIES, () => {});
 
   it('reports a bad checkpoint URL by name instead of a blank page', async () => {
-    const page = await browser!.newPage();
-    await page.goto(`${base}?view=generate&checkpoint=/no-such-model.bin&tokenizer=/no-such-tok.bin&steps=abc`);
+    const page = await app.browser.newPage();
+    await page.goto(`${app.base}?view=generate&checkpoint=/no-such-model.bin&tokenizer=/no-such-tok.bin&steps=abc`);
     await page.locator('#error').waitFor({ timeout: 60_000 });
     expect(await page.locator('#error').innerText()).toMatch(/no-such-(model|tok)\.bin/);
     expect(await page.locator('#param-errors').innerText()).toContain('steps=abc');

@@ -4,33 +4,21 @@
 // onnxruntime-web's times beside ours where its peer (src/ort/peer.ts) exists, or the note that
 // it is not available.
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { chromiumPath, launchChromium, ROOT, startDevServer } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumPath, ROOT, useBrowserApp } from '../helpers/browser.js';
 
 const HAVE_CHROMIUM = chromiumPath() !== undefined;
 const HAVE_ORT_PEER = existsSync(`${ROOT}src/ort/peer.ts`);
-let server: ViteDevServer | undefined;
-let base = '';
-let browser: Browser | undefined;
 
 describe.skipIf(!HAVE_CHROMIUM)('kernel view (Chromium, WebGPU)', () => {
-  beforeAll(async () => {
-    ({ server, url: base } = await startDevServer());
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = useBrowserApp();
 
   it('measures the peaks, runs the matmul benchmark and shows GFLOPS, fraction of peak and the ORT comparison', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1400, height: 1400 } });
+    const page = await app.browser.newPage({ viewport: { width: 1400, height: 1400 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     const view = (sel: string) => page.locator(`mx-kernel-view ${sel}`);
-    await page.goto(`${base}?view=kernels&batches=1,16&target=15`);
+    await page.goto(`${app.base}?view=kernels&batches=1,16&target=15`);
     await view('#adapter').waitFor({ timeout: 90_000 });
     expect(await view('#adapter').innerText()).toMatch(/^GPU: /);
     // Peaks: numbers, not the placeholder.

@@ -5,12 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
-import { CHROMIUM_FLAGS, chromiumPath, launchChromium, startDevServer } from '../helpers/browser.js';
+import { CHROMIUM_FLAGS, chromiumPath, startDevServer, useBrowserApp } from '../helpers/browser.js';
 
 const HAVE_CHROMIUM = chromiumPath() !== undefined;
-let server: ViteDevServer | undefined;
 let base = '';
-let browser: Browser | undefined;
 
 const lab = (page: Page, sel: string) => page.locator(`mx-lab-view ${sel}`);
 const big = async (page: Page, id: string) => (await lab(page, `#${id} b`).innerText()).trim();
@@ -20,20 +18,13 @@ const first = (text: string) => Number(/[\d.]+/.exec(text.replace(/,/g, ''))?.[0
 const durations = (text: string) => [...text.matchAll(/([\d.]+) (ms|s)\b/g)].map((m) => Number(m[1]) / (m[2] === 'ms' ? 1000 : 1));
 
 describe.skipIf(!HAVE_CHROMIUM)('load lab (Chromium)', () => {
-  beforeAll(async () => {
-    ({ server, url: base } = await startDevServer());
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = useBrowserApp();
 
   it('runs 8 pooled tenants on WebGPU for 30 s, shows the figures, and restores its settings from the URL', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1400, height: 1600 } });
+    const page = await app.browser.newPage({ viewport: { width: 1400, height: 1600 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}?view=lab&preset=pooled-8&duration=30`);
+    await page.goto(`${app.base}?view=lab&preset=pooled-8&duration=30`);
     await lab(page, '#adapter').waitFor({ timeout: 60_000 });
     expect(await lab(page, '#adapter').innerText()).toMatch(/^GPU: /);
     await lab(page, '#capacity').waitFor({ timeout: 60_000 });
@@ -83,8 +74,8 @@ describe.skipIf(!HAVE_CHROMIUM)('load lab (Chromium)', () => {
   }, 170_000);
 
   it('names an invalid URL parameter and keeps working', async () => {
-    const page = await browser!.newPage();
-    await page.goto(`${base}?view=lab&preset=alone&batch=0&autoplay=0`);
+    const page = await app.browser.newPage();
+    await page.goto(`${app.base}?view=lab&preset=alone&batch=0&autoplay=0`);
     await lab(page, '#param-errors').waitFor({ timeout: 30_000 });
     expect(await lab(page, '#param-errors').innerText()).toContain('"batch=0"');
     expect(await lab(page, '#ctl-batch').inputValue()).toBe('16');

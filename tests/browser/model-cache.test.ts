@@ -5,9 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { ROOT, chromiumPath, launchChromium, startDevServer } from '../helpers/browser.js';
+import { ROOT, chromiumPath, useBrowserApp } from '../helpers/browser.js';
 
 const HAVE_CHROMIUM = chromiumPath() !== undefined;
 const files: Record<string, Buffer> = {
@@ -17,9 +15,6 @@ const files: Record<string, Buffer> = {
 const requests: string[] = [];
 let models: Server;
 let modelBase = '';
-let server: ViteDevServer | undefined;
-let base = '';
-let browser: Browser | undefined;
 
 describe.skipIf(!HAVE_CHROMIUM)('model download and cache (Chromium)', () => {
   beforeAll(async () => {
@@ -33,21 +28,25 @@ describe.skipIf(!HAVE_CHROMIUM)('model download and cache (Chromium)', () => {
       }
       requests.push(req.url!);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-      res.end(body);
+      // 256 KiB pieces a few ms apart, as a network delivers them, so progress has steps to show.
+      void (async () => {
+        for (let o = 0; o < body.length; o += 262144) {
+          res.write(body.subarray(o, o + 262144));
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        res.end();
+      })();
     });
     await new Promise<void>((r) => models.listen(0, '127.0.0.1', r));
     modelBase = `http://127.0.0.1:${(models.address() as AddressInfo).port}`;
-    ({ server, url: base } = await startDevServer());
-    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     await new Promise((r) => models.close(r));
   });
+  const app = useBrowserApp();
 
   it('downloads a checkpoint by URL with progress, then loads it from the cache without a request', async () => {
-    const context = await browser!.newContext();
+    const context = await app.browser.newContext();
     const page = await context.newPage();
     const q = new URLSearchParams({
       view: 'generate',
@@ -55,7 +54,7 @@ describe.skipIf(!HAVE_CHROMIUM)('model download and cache (Chromium)', () => {
       tokenizer: `${modelBase}/mx-tiny/tokenizer.bin`,
       backend: 'cpu',
     });
-    await page.goto(`${base}?${q}`);
+    await page.goto(`${app.base}?${q}`);
     await page.locator('#files').waitFor({ timeout: 90_000 });
     expect(await page.locator('#checkpoint-from').innerText()).toBe('network');
     // Progress was reported while the body streamed in (the first event is at 0 bytes).

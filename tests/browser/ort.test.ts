@@ -2,10 +2,8 @@
 // export of stories260K (a seeded synthetic model where ../shared/data lacks it) runs in ORT on
 // the same adapter, and its logits match ours (GPU) and the CPU reference; decode tokens/s of
 // both engines are printed. The page is tests/browser/pages/ort.html (ort-page.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import type { ViteDevServer } from 'vite';
-import { chromiumPath, fsUrl, launchChromium, startDevServer } from '../helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { chromiumPath, fsUrl, useBrowserApp, type BrowserApp } from '../helpers/browser.js';
 import { HAVE_STORIES, STORIES260K } from '../helpers/data.js';
 import type { Page } from 'playwright-core';
 import type { OrtCheckParams, OrtCheckResult } from './pages/ort-page.js';
@@ -16,9 +14,6 @@ import type { MatmulShape, MatmulTiming } from '../../src/ort/peer.js';
 const LOGIT_ATOL = 1e-3;
 
 const HAVE_CHROMIUM = chromiumPath() !== undefined;
-let server: ViteDevServer | undefined;
-let base = '';
-let browser: Browser | undefined;
 
 interface OrtPage {
   ortCheck(p: OrtCheckParams): Promise<OrtCheckResult>;
@@ -26,14 +21,14 @@ interface OrtPage {
 }
 
 /** Opens tests/browser/pages/ort.html; collects page errors and console errors into `errors`. */
-async function openOrtPage(query = ''): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser!.newPage();
+async function openOrtPage(app: BrowserApp, query = ''): Promise<{ page: Page; errors: string[] }> {
+  const page = await app.browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
-  await page.goto(`${base}tests/browser/pages/ort.html${query}`);
+  await page.goto(`${app.base}tests/browser/pages/ort.html${query}`);
   await page.locator('#status', { hasText: 'ready' }).waitFor({ timeout: 90_000 });
   return { page, errors };
 }
@@ -53,17 +48,10 @@ async function retryOnReload<R>(page: Page, call: () => Promise<R>): Promise<R> 
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('onnxruntime-web peer (Chromium, WebGPU)', () => {
-  beforeAll(async () => {
-    ({ server, url: base } = await startDevServer());
-    browser = await launchChromium();
-  }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const app = useBrowserApp();
 
   it(`the exported ${HAVE_STORIES ? 'stories260K' : 'synthetic model (stories260K absent)'} runs in ORT's WebGPU backend and matches our logits`, async () => {
-    const { page, errors } = await openOrtPage();
+    const { page, errors } = await openOrtPage(app);
     const params: OrtCheckParams = {
       checkpoint: HAVE_STORIES ? fsUrl(STORIES260K) : undefined,
       steps: 24,
@@ -88,7 +76,7 @@ describe.skipIf(!HAVE_CHROMIUM)('onnxruntime-web peer (Chromium, WebGPU)', () =>
   }, 300_000);
 
   it('times the same MatMul shapes in ORT WebGPU with its kernel timestamps', async () => {
-    const { page, errors } = await openOrtPage('?profile=1');
+    const { page, errors } = await openOrtPage(app, '?profile=1');
     // stories260K's projections at M = 1 and 16: (n, k) = (dim, dim), (hidden, dim), (dim, hidden), (vocab, dim).
     const shapes: MatmulShape[] = [
       { m: 1, n: 64, k: 64 },

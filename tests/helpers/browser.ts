@@ -3,6 +3,7 @@
 // MULTIPLEX_CHROMIUM (set by scripts/test.mjs) or /usr/bin/chromium; no browser is downloaded.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { SHARED_DATA } from './data.js';
@@ -51,4 +52,39 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
 /** URL path under which the dev server serves a file of ../shared/data. */
 export function fsUrl(path: string): string {
   return `/@fs${path}`;
+}
+
+export interface BrowserApp {
+  /** Chromium, launched before the suite's tests. */
+  readonly browser: Browser;
+  /** The dev server's base URL, ending in '/'. */
+  readonly base: string;
+}
+
+/**
+ * Starts the app's dev server and Chromium before the tests of the calling suite and stops both
+ * after them. Where no Chromium exists nothing is started (the suites skip themselves).
+ */
+export function useBrowserApp(): BrowserApp {
+  let server: ViteDevServer | undefined;
+  let browser: Browser | undefined;
+  let base = '';
+  beforeAll(async () => {
+    if (!chromiumPath()) return;
+    ({ server, url: base } = await startDevServer());
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    get browser() {
+      if (!browser) throw new Error('Chromium is not running (no Chromium found, or the suite has not started)');
+      return browser;
+    },
+    get base() {
+      return base;
+    },
+  };
 }
