@@ -1,7 +1,9 @@
 // `lab sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json]`:
 // runs the fleet simulator on a named scenario or a JSON config (docs/sim-config.md), prints
 // tables to stdout (progress to stderr) and writes the result as JSON. Trace files a config names
-// are read here, relative to the config file, and handed to the simulator parsed.
+// are read here, relative to the config file, and handed to the simulator parsed. A scenario that
+// tests a claim of the report runs its experiment and prints the claim check (simulated figures
+// beside the report's ranges); `--set key=value` changes its parameters.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,9 +11,14 @@ import { UsageError, intArg } from './args.js';
 import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
 import type { StepRecord } from '../metrics/records.js';
+import '../sim/scenarios/index.js';
 import {
   calibrateStepTime,
   findScenario,
+  formatOutcome,
+  paramExpectation,
+  runScenario,
+  ScenarioParamError,
   formatResult,
   formatSweep,
   listScenarios,
@@ -24,7 +31,11 @@ import {
 export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json] [--list]
       Simulates a fleet of GPUs (docs/sim-config.md): prints utilization, cost per 1M tokens,
       TTFT/TPOT/E2E percentiles and SLO attainment; writes the result as JSON with --out.
+      A scenario of the report (--list) prints its claim check: each simulated figure beside the
+      report's range, and whether they agree.
       --seed N        overrides the config's seed
+      --set K=V       sets a scenario parameter (repeatable; --list shows them)
+      --reduced       runs a scenario at the test suite's reduced size
       --sweep         runs the config's sweep (also the default when the config has one)
       --no-sweep      runs the config once even when it has a sweep
       --calibrate F   fits the calibrated step-time model to live StepRecords in F (a JSON array,
@@ -79,6 +90,8 @@ export async function runSim(argv: string[]): Promise<number> {
       'tenant-rows': { type: 'string' },
       list: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      set: { type: 'string', multiple: true },
+      reduced: { type: 'boolean' },
     },
   });
   const log = (s: string) => {
@@ -86,11 +99,19 @@ export async function runSim(argv: string[]): Promise<number> {
   };
   if (values.list) {
     const all = listScenarios();
-    process.stdout.write(all.length ? all.map((s) => `${s.name.padEnd(24)} ${s.title}`).join('\n') + '\n' : 'no named scenarios registered yet\n');
+    const lines: string[] = [];
+    for (const s of all) {
+      lines.push(`${s.name.padEnd(24)} ${s.title}`);
+      for (const p of s.params ?? []) lines.push(`${''.padEnd(26)}--set ${p.key}=… (${paramExpectation(p)}; default ${p.default})`);
+    }
+    process.stdout.write(all.length ? `${lines.join('\n')}\n` : 'no named scenarios registered yet\n');
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('sim takes one scenario name or config file');
   const what = positionals[0]!;
+  const experiment = findScenario(what);
+  if (experiment?.run) return runExperiment(experiment, values, log);
+  if (values.set?.length || values.reduced) throw new UsageError(`--set and --reduced apply to the report's scenarios (lab sim --list), not to ${what}`);
 
   let raw: unknown;
   let baseDir = process.cwd();
@@ -150,6 +171,50 @@ export async function runSim(argv: string[]): Promise<number> {
   log(`simulated in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify(json, null, 2)}\n`);
+    log(`wrote ${values.out}\n`);
+  }
+  return 0;
+}
+
+/** A scenario with an experiment: runs it, prints the claim check, writes the outcome as JSON. */
+function runExperiment(
+  s: NonNullable<ReturnType<typeof findScenario>>,
+  values: { out?: string; seed?: string; set?: string[]; reduced?: boolean; sweep?: boolean; calibrate?: string; 'tenant-rows'?: string },
+  log: (s: string) => void,
+): number {
+  if (values.sweep || values.calibrate) throw new UsageError(`--sweep and --calibrate apply to config files; scenario ${s.name} runs its own experiment`);
+  const given: Record<string, string> = {};
+  for (const kv of values.set ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--set takes key=value, got "${kv}"`);
+    given[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const seed = intArg('seed', values.seed, 1, 0, 2 ** 32 - 1);
+  let lastShown = '';
+  const t0 = performance.now();
+  let outcome;
+  try {
+    outcome = runScenario(s, {
+      seed,
+      reduced: values.reduced ?? false,
+      params: given,
+      onProgress: (f, label) => {
+        const line = `${Math.floor(f * 20) * 5}% ${label}`;
+        if (line !== lastShown && process.stderr.isTTY) {
+          lastShown = line;
+          log(`\r\x1b[K  ${line}`);
+        }
+      },
+    });
+  } catch (e) {
+    if (e instanceof ScenarioParamError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (process.stderr.isTTY) log('\r\x1b[K');
+  process.stdout.write(`${formatOutcome(outcome, { tenantRows: intArg('tenant-rows', values['tenant-rows'], 5, 0) })}\n`);
+  log(`simulated in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+  if (values.out) {
+    writeFileSync(values.out, `${JSON.stringify(outcome, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
     log(`wrote ${values.out}\n`);
   }
   return 0;

@@ -5,7 +5,9 @@
 //
 // Ids are handed out lazily (never-used ids from a counter, released ids from a stack), so the
 // cost is proportional to blocks in use, not to the cache size: a simulator can hold thousands of
-// allocators. `check()` verifies every invariant, for tests.
+// allocators. Ids live in typed arrays that are reused (a freed sequence's table goes to a spare
+// list with its storage), so steady-state allocation creates no garbage. `check()` verifies
+// every invariant, for tests.
 
 export interface KvBudget {
   /** Blocks in the cache (the hard memory budget). */
@@ -14,18 +16,25 @@ export interface KvBudget {
   blockSize: number;
 }
 
+/** One sequence's block ids, in position order: ids[0, n). Kept for reuse when emptied. */
+class BlockTable {
+  ids = new Int32Array(8);
+  n = 0;
+}
+
 export class KvAllocator implements KvBudget {
   readonly numBlocks: number;
   readonly blockSize: number;
-  /** Released ids, reused last-in first-out. */
-  private readonly released: number[] = [];
+  /** Released ids, reused last-in first-out: a stack in released[0, top), grown as needed. */
+  private released = new Int32Array(16);
+  private top = 0;
   /** Ids >= fresh have never been handed out. */
   private fresh = 0;
   private used = 0;
-  /** Block ids held by each sequence, in position order. */
-  private readonly tables = new Map<number, number[]>();
-  /** Emptied block lists, reused so that admissions do not allocate. */
-  private readonly spare: number[][] = [];
+  /** Block ids held by each sequence. */
+  private readonly tables = new Map<number, BlockTable>();
+  /** Emptied tables, reused (with their storage) so that admissions do not allocate. */
+  private readonly spare: BlockTable[] = [];
 
   constructor(budget: KvBudget) {
     const { numBlocks, blockSize } = budget;
@@ -59,12 +68,13 @@ export class KvAllocator implements KvBudget {
 
   /** Blocks held by `seq` (0 when it holds none). */
   blocksOf(seq: number): number {
-    return this.tables.get(seq)?.length ?? 0;
+    return this.tables.get(seq)?.n ?? 0;
   }
 
   /** The block ids of `seq`, in position order (empty when it holds none). */
   blockIds(seq: number): readonly number[] {
-    return this.tables.get(seq) ?? [];
+    const t = this.tables.get(seq);
+    return t ? Array.from(t.ids.subarray(0, t.n)) : [];
   }
 
   /** Blocks `seq` still needs to hold `tokens` positions. */
@@ -82,14 +92,25 @@ export class KvAllocator implements KvBudget {
    * and changes nothing when too few blocks are free. Never shrinks.
    */
   allocate(seq: number, tokens: number): boolean {
-    const need = this.extraFor(seq, tokens);
-    if (need > this.freeBlocks) return false;
     let table = this.tables.get(seq);
-    if (!table) {
-      table = this.spare.pop() ?? [];
+    const want = tokens <= 0 ? 0 : Math.ceil(tokens / this.blockSize);
+    const need = table === undefined ? want : want - table.n;
+    if (need > this.numBlocks - this.used) return false;
+    if (table === undefined) {
+      table = this.spare.pop() ?? new BlockTable();
       this.tables.set(seq, table);
     }
-    for (let i = 0; i < need; i++) table.push(this.released.length > 0 ? this.released.pop()! : this.fresh++);
+    if (need <= 0) return true;
+    if (table.n + need > table.ids.length) {
+      const grown = new Int32Array(Math.max(table.n + need, 2 * table.ids.length));
+      grown.set(table.ids.subarray(0, table.n));
+      table.ids = grown;
+    }
+    const ids = table.ids;
+    const released = this.released;
+    let n = table.n;
+    for (let i = 0; i < need; i++) ids[n++] = this.top > 0 ? released[--this.top]! : this.fresh++;
+    table.n = n;
     this.used += need;
     return true;
   }
@@ -98,11 +119,18 @@ export class KvAllocator implements KvBudget {
   free(seq: number): number {
     const table = this.tables.get(seq);
     if (!table) return 0;
-    const n = table.length;
+    const n = table.n;
+    if (this.top + n > this.released.length) {
+      const grown = new Int32Array(Math.min(this.numBlocks, Math.max(this.top + n, 2 * this.released.length)));
+      grown.set(this.released.subarray(0, this.top));
+      this.released = grown;
+    }
     // Push in reverse so the sequence's first block is the next one handed out.
-    for (let i = n - 1; i >= 0; i--) this.released.push(table[i]!);
+    const ids = table.ids;
+    const released = this.released;
+    for (let i = n - 1; i >= 0; i--) released[this.top++] = ids[i]!;
     this.used -= n;
-    table.length = 0;
+    table.n = 0;
     this.tables.delete(seq);
     this.spare.push(table);
     return n;
@@ -116,24 +144,26 @@ export class KvAllocator implements KvBudget {
     const owner = new Int32Array(this.numBlocks).fill(-2); // -2 unseen, -1 free, else seq
     let held = 0;
     for (const [seq, table] of this.tables) {
-      if (table.length === 0) throw new Error(`KV: sequence ${seq} is listed with no blocks`);
-      for (const b of table) {
-        if (!Number.isInteger(b) || b < 0 || b >= this.fresh) throw new Error(`KV: sequence ${seq} holds invalid block ${b}`);
+      if (table.n === 0) throw new Error(`KV: sequence ${seq} is listed with no blocks`);
+      for (let i = 0; i < table.n; i++) {
+        const b = table.ids[i]!;
+        if (b < 0 || b >= this.fresh) throw new Error(`KV: sequence ${seq} holds invalid block ${b}`);
         if (owner[b] !== -2) throw new Error(`KV: block ${b} held by sequence ${seq} is also ${owner[b] === -1 ? 'free' : `held by sequence ${owner[b]}`}`);
         owner[b] = seq;
       }
-      held += table.length;
+      held += table.n;
     }
-    for (const b of this.released) {
-      if (!Number.isInteger(b) || b < 0 || b >= this.fresh) throw new Error(`KV: free list holds invalid block ${b}`);
+    for (let i = 0; i < this.top; i++) {
+      const b = this.released[i]!;
+      if (b < 0 || b >= this.fresh) throw new Error(`KV: free list holds invalid block ${b}`);
       if (owner[b] !== -2) throw new Error(`KV: free block ${b} is also ${owner[b] === -1 ? 'free twice' : `held by sequence ${owner[b]}`}`);
       owner[b] = -1;
     }
     if (this.fresh > this.numBlocks) throw new Error(`KV: handed out ids up to ${this.fresh}, beyond ${this.numBlocks} blocks`);
     for (let b = 0; b < this.fresh; b++) if (owner[b] === -2) throw new Error(`KV: block ${b} leaked (neither held nor free)`);
     if (held !== this.used) throw new Error(`KV: ${held} blocks held but the used counter says ${this.used}`);
-    if (this.released.length + (this.numBlocks - this.fresh) !== this.freeBlocks) {
-      throw new Error(`KV: free pool has ${this.released.length + this.numBlocks - this.fresh} blocks but the counter says ${this.freeBlocks}`);
+    if (this.top + (this.numBlocks - this.fresh) !== this.freeBlocks) {
+      throw new Error(`KV: free pool has ${this.top + this.numBlocks - this.fresh} blocks but the counter says ${this.freeBlocks}`);
     }
   }
 }

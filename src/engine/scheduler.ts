@@ -16,7 +16,11 @@
 //
 // Cost per step: O(batch) for decodes, continuing prefills and completion, plus O(active tenants)
 // per admission under 'fair'. Nothing scans the queue, and plan objects are reused, so a
-// simulator can drive millions of requests.
+// simulator can drive millions of requests. The hot path is kept lean for that: each sequence
+// remembers how many positions its KV blocks hold, so a decode asks the allocator only when it
+// crosses a block boundary (1 step in blockSize); the second pass over the running list is
+// skipped when no prefill is under way; plan arrays are refilled in place rather than emptied;
+// and completeStep() can fill a caller's StepRecord instead of allocating one.
 //
 // What it does not do: priorities or deadlines (SLO-aware ordering), swapping KV to host memory
 // (preemption always recomputes), prefix sharing between requests, speculative decoding, or
@@ -184,6 +188,10 @@ class TenantState {
 
 class Seq implements ScheduledSequence {
   computed = 0;
+  /** Output tokens produced (mirrors record.outputTokens, kept here for the hot loops). */
+  out = 0;
+  /** Positions its KV blocks hold (blocks × blockSize; 0 while it holds none). */
+  kvCap = 0;
   state: 'queued' | 'running' | 'done' = 'queued';
   constructor(
     readonly id: number,
@@ -195,15 +203,15 @@ class Seq implements ScheduledSequence {
     readonly t: TenantState,
   ) {}
   get outputTokens(): number {
-    return this.record.outputTokens;
+    return this.out;
   }
   /** Tokens whose ids exist: prompt and generated. */
   get known(): number {
-    return this.promptTokens + this.record.outputTokens;
+    return this.promptTokens + this.out;
   }
   /** Only the last output remains to be fed. */
   get decoding(): boolean {
-    return this.record.outputTokens > 0 && this.computed === this.known - 1;
+    return this.out > 0 && this.computed === this.promptTokens + this.out - 1;
   }
 }
 
@@ -218,7 +226,9 @@ class Entry implements PlanEntry {
 class Plan implements StepPlan {
   index = 0;
   time = 0;
+  /** Refilled in place: entries[0, n) are this step's; end() trims the array to n. */
   readonly entries: Entry[] = [];
+  private n = 0;
   decodeTokens = 0;
   prefillTokens = 0;
   sampledTokens = 0;
@@ -232,30 +242,42 @@ class Plan implements StepPlan {
     this.index = index;
     this.time = time;
     this.queueDepth = queueDepth;
-    this.entries.length = 0;
-    this.preempted.length = 0;
-    this.finished.length = 0;
+    // Emptying an array in V8 drops its storage; entries are overwritten instead (see end()).
+    this.n = 0;
+    if (this.preempted.length !== 0) this.preempted.length = 0;
+    if (this.finished.length !== 0) this.finished.length = 0;
     this.decodeTokens = this.prefillTokens = this.sampledTokens = this.contextTokens = 0;
   }
 
   add(seq: Seq, kind: 'decode' | 'prefill', tokens: number): void {
-    let e = this.pool[this.entries.length];
+    const k = this.n++;
+    let e = this.pool[k];
     if (!e) {
       e = new Entry();
       this.pool.push(e);
     }
+    const start = seq.computed;
     e.seq = seq;
     e.kind = kind;
-    e.start = seq.computed;
+    e.start = start;
     e.tokens = tokens;
-    e.samples = seq.computed + tokens === seq.known;
-    this.entries.push(e);
+    const samples = start + tokens === seq.promptTokens + seq.out;
+    e.samples = samples;
+    if (k < this.entries.length) this.entries[k] = e;
+    else this.entries.push(e);
     if (kind === 'decode') this.decodeTokens += tokens;
     else this.prefillTokens += tokens;
-    if (e.samples) this.sampledTokens++;
-    this.contextTokens += seq.computed + tokens;
+    if (samples) this.sampledTokens++;
+    this.contextTokens += start + tokens;
+  }
+
+  /** Trims entries to this step's (a no-op when the batch kept its size). */
+  end(): void {
+    if (this.entries.length !== this.n) this.entries.length = this.n;
   }
 }
+
+const rejectWith = (reason: RejectReason, message: string): Rejection => ({ accepted: false, reason, message });
 
 function positiveInt(v: number, what: string): number {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`scheduler: ${what} must be a positive integer, got ${v}`);
@@ -413,7 +435,7 @@ export class Scheduler {
   private rejection(req: SchedRequest): Rejection | undefined {
     const P = req.promptTokens;
     const M = req.maxOutputTokens;
-    const no = (reason: RejectReason, message: string): Rejection => ({ accepted: false, reason, message });
+    const no = rejectWith;
     if (!Number.isInteger(P) || P < 1) return no('invalid', `request ${req.id}: promptTokens must be a positive integer, got ${P}`);
     if (!Number.isInteger(M) || M < 1) return no('invalid', `request ${req.id}: maxOutputTokens must be a positive integer, got ${M}`);
     if (!Number.isFinite(req.arrival)) return no('invalid', `request ${req.id}: arrival must be a finite time, got ${req.arrival}`);
@@ -451,26 +473,37 @@ export class Scheduler {
     const run = this.running;
 
     // 1. Decodes, oldest first. A decode that needs a block nobody can give preempts from the back.
+    // A decode within the blocks it holds needs nothing from the allocator.
+    let prefilling = 0;
     for (let i = 0; i < run.length; i++) {
       const s = run[i]!;
-      if (!s.decoding) continue;
-      if (!this.kv.allocate(s.id, s.known)) {
-        if (this.preemption === 'none') throw new Error(`scheduler: sequence ${s.id} outgrew its reservation (a bug)`);
-        let victim: Seq;
-        do {
-          victim = run[run.length - 1]!;
-          this.preempt(victim);
-        } while (victim !== s && !this.kv.allocate(s.id, s.known));
-        if (victim === s) break; // it was the last running sequence
+      const known = s.promptTokens + s.out;
+      if (!(s.out > 0 && s.computed === known - 1)) {
+        prefilling++;
+        continue;
+      }
+      if (known > s.kvCap) {
+        if (!this.kv.allocate(s.id, known)) {
+          if (this.preemption === 'none') throw new Error(`scheduler: sequence ${s.id} outgrew its reservation (a bug)`);
+          let victim: Seq;
+          do {
+            victim = run[run.length - 1]!;
+            this.preempt(victim);
+          } while (victim !== s && !this.kv.allocate(s.id, known));
+          if (victim === s) break; // it was the last running sequence
+        }
+        s.kvCap = this.kv.blocksOf(s.id) * this.kv.blockSize;
       }
       this.schedule(s, 'decode', 1);
       budget--;
     }
 
-    // 2. Prefills already under way, oldest first.
-    for (let i = 0; i < run.length && budget > 0; i++) {
+    // 2. Prefills already under way, oldest first (preempted sequences were the last ones, past
+    // every sequence counted in `prefilling`).
+    for (let i = 0; prefilling > 0 && i < run.length && budget > 0; i++) {
       const s = run[i]!;
       if (s.decoding) continue;
+      prefilling--;
       const n = Math.min(s.known - s.computed, budget, this.maxPrefillChunk);
       this.schedule(s, 'prefill', n);
       budget -= n;
@@ -484,6 +517,7 @@ export class Scheduler {
       if (need + reserve > this.kv.freeBlocks) break; // head of line waits for blocks
       this.dequeue(s);
       this.kv.allocate(s.id, this.preemption === 'none' ? s.promptTokens + s.maxOutputTokens - 1 : s.known);
+      s.kvCap = this.kv.blocksOf(s.id) * this.kv.blockSize;
       s.state = 'running';
       s.record.status = 'running';
       run.push(s);
@@ -492,6 +526,7 @@ export class Scheduler {
       budget -= n;
     }
 
+    plan.end();
     if (plan.entries.length === 0) {
       // Preemption only happens for a decode that then runs, or after one ran (a sequence that is
       // alone always fits: submit() rejects any that could not), so an empty plan preempted nothing.
@@ -505,9 +540,11 @@ export class Scheduler {
   /**
    * Applies a planned step once it has run: advances every sequence, counts sampled tokens, ends
    * requests that reached maxOutputTokens (or whose entry `stop` marks: the live engine's EOS),
-   * frees their KV, and returns the step's record. `stop` is indexed like plan.entries.
+   * frees their KV, and returns the step's record. `stop` is indexed like plan.entries. With
+   * `into`, the record is written into that object and returned (no allocation: a simulator
+   * that keeps no records passes the same one every step).
    */
-  completeStep(plan: StepPlan, timing: StepTiming, stop?: ArrayLike<boolean>): StepRecord {
+  completeStep(plan: StepPlan, timing: StepTiming, stop?: ArrayLike<boolean>, into?: StepRecord): StepRecord {
     if (!this.inFlight || plan !== this.plan) throw new Error('scheduler: completeStep() needs the plan of the step in flight');
     this.inFlight = false;
     const p = this.plan;
@@ -516,32 +553,51 @@ export class Scheduler {
     for (let i = 0; i < p.entries.length; i++) {
       const e = p.entries[i]!;
       const s = e.seq;
-      s.computed = e.start + e.tokens;
-      contextTokens += s.computed;
+      const computed = e.start + e.tokens;
+      s.computed = computed;
+      contextTokens += computed;
       if (e.samples) {
         const r = s.record;
-        r.outputTokens++;
-        if (r.firstToken === undefined) r.firstToken = timing.end;
-        if (r.outputTokens >= s.maxOutputTokens || stop?.[i]) {
+        r.outputTokens = ++s.out;
+        if (s.out === 1) r.firstToken = timing.end; // out never goes back (preemption keeps what was generated)
+        if (s.out >= s.maxOutputTokens || (stop !== undefined && stop[i])) {
           this.endRunning(s, 'finished', timing.end);
           p.finished.push(s);
           ended++;
         }
       }
     }
-    for (const s of this.pendingAborts) {
-      if (s.state !== 'running') continue; // finished with this step anyway
-      this.endRunning(s, 'aborted', timing.end);
-      p.finished.push(s);
-      ended++;
+    if (this.pendingAborts.length !== 0) {
+      for (const s of this.pendingAborts) {
+        if (s.state !== 'running') continue; // finished with this step anyway
+        this.endRunning(s, 'aborted', timing.end);
+        p.finished.push(s);
+        ended++;
+      }
+      this.pendingAborts.length = 0;
     }
-    this.pendingAborts.length = 0;
     if (ended > 0) this.compactRunning();
     const t = this.totals;
     t.steps++;
     t.outputTokens += p.sampledTokens;
     t.prefillTokens += p.prefillTokens;
     t.decodeTokens += p.decodeTokens;
+    if (into) {
+      into.index = p.index;
+      into.gpu = this.gpu;
+      into.start = timing.start;
+      into.end = timing.end;
+      into.busy = timing.busy;
+      into.timing = timing.timing;
+      into.batchSize = p.entries.length;
+      into.decodeTokens = p.decodeTokens;
+      into.prefillTokens = p.prefillTokens;
+      into.contextTokens = contextTokens;
+      into.queueDepth = p.queueDepth;
+      into.kvBlocksUsed = this.kv.usedBlocks;
+      into.kvBlocksTotal = this.kv.numBlocks;
+      return into;
+    }
     return {
       index: p.index,
       gpu: this.gpu,
@@ -594,6 +650,7 @@ export class Scheduler {
   private preempt(s: Seq): void {
     this.running.pop();
     this.kv.free(s.id);
+    s.kvCap = 0;
     s.computed = 0;
     s.state = 'queued';
     s.record.status = 'queued';
@@ -605,6 +662,7 @@ export class Scheduler {
 
   private endRunning(s: Seq, status: 'finished' | 'aborted', time: number): void {
     this.kv.free(s.id);
+    s.kvCap = 0;
     this.finalize(s, status, time);
   }
 

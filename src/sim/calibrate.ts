@@ -10,6 +10,11 @@ export interface CalibrationOptions {
   source?: string;
   /** Drop steps with busy <= 0 (default true). */
   dropZero?: boolean;
+  /**
+   * Keep the steps' variability: the spec gets `noise` with this many factors (equal-count groups
+   * of actual ÷ fitted times, each its mean). Default 0: none (every step takes the fitted time).
+   */
+  noise?: number;
 }
 
 export interface Calibration extends CalibratedSpec {
@@ -121,5 +126,24 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
     unidentified,
   };
   if (options.source !== undefined) out.fit!.source = options.source;
+  const k = Math.floor(options.noise ?? 0);
+  if (k > 0) {
+    const ratios: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const pred = a + b * X[i * p + 1]! + c * X[i * p + 2]! + d * X[i * p + 3]!;
+      if (pred > 0) ratios.push(y[i]! / pred);
+    }
+    ratios.sort((u, v) => u - v);
+    const groups = Math.min(k, ratios.length);
+    const factors: number[] = [];
+    for (let g = 0; g < groups; g++) {
+      const lo = Math.floor((g * ratios.length) / groups);
+      const hi = Math.floor(((g + 1) * ratios.length) / groups);
+      let sum = 0;
+      for (let i = lo; i < hi; i++) sum += ratios[i]!;
+      factors.push(sum / (hi - lo));
+    }
+    if (factors.length > 0) out.noise = { factors };
+  }
   return out;
 }

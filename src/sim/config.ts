@@ -258,9 +258,15 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
   if (!isObj(v)) return c.fail(path, `must be an object with kind ${STEP_KINDS.join(' | ')}; got ${show(v)}`);
   switch (v.kind) {
     case 'calibrated':
-      if (!c.obj(v, path, ['kind', 'a', 'b', 'c', 'd', 'fit'])) return;
+      if (!c.obj(v, path, ['kind', 'a', 'b', 'c', 'd', 'fit', 'noise'])) return;
       for (const k of ['a', 'b', 'c', 'd']) c.num(v, k, path, { required: true });
       if (v.fit !== undefined) c.obj(v.fit, `${path}.fit`, ['n', 'r2', 'mape', 'rmse', 'source']);
+      if (v.noise !== undefined && c.obj(v.noise, `${path}.noise`, ['factors'])) {
+        const f = v.noise.factors;
+        if (!Array.isArray(f) || f.length === 0 || !f.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
+          c.fail(`${path}.noise.factors`, `must be a non-empty array of numbers ≥ 0; got ${show(f)}`);
+        }
+      }
       return;
     case 'roofline': {
       if (!c.obj(v, path, ['kind', 'gpu', 'model', 'tp', 'weights', 'kvCache', 'efficiency', 'memoryFraction'])) return;

@@ -44,8 +44,9 @@ export interface FleetInput {
   durationS: number;
   /** Called with every step's record (tests, calibration round trips); off by default. */
   onStep?: (record: StepRecord, pool: number) => void;
-  /** Called every `progressEvery` arrivals with the fraction of arrivals processed. */
+  /** Called every `progressEvery` arrivals with the fraction of arrivals processed, and with 1 at the end. */
   onProgress?: (fraction: number) => void;
+  /** Default: 1% of the arrivals, at least 1,000 (about a hundred calls a run). */
   progressEvery?: number;
 }
 
@@ -188,6 +189,10 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
   const req: SchedRequest = { id: 0, tenant: 0, arrival: 0, promptTokens: 0, maxOutputTokens: 0 };
   const timing: StepTiming = { start: 0, end: 0, busy: 0, timing: 'model' };
   const onStep = input.onStep;
+  // Without an onStep listener nobody keeps step records: every step fills this one.
+  const scratch: StepRecord | undefined = onStep
+    ? undefined
+    : { index: 0, gpu: 0, start: 0, end: 0, busy: 0, timing: 'model', batchSize: 0, decodeTokens: 0, prefillTokens: 0, contextTokens: 0, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 0 };
   let next = 0; // next arrival
   let now = 0;
   let events = 0;
@@ -400,7 +405,7 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
     if (p.setup.autoscaler) heap.push(p.setup.autoscaler.intervalS, p.index * 4 + EV_TICK);
   }
 
-  const progressEvery = input.progressEvery ?? 100_000;
+  const progressEvery = Math.max(1, input.progressEvery ?? Math.max(1000, Math.ceil(n / 100)));
   const onProgress = input.onProgress;
 
   // --- event loop ------------------------------------------------------------------------------
@@ -423,7 +428,7 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
         timing.start = s.stepStart;
         timing.end = now;
         timing.busy = s.stepBusy;
-        const rec = s.sched.completeStep(plan, timing);
+        const rec = s.sched.completeStep(plan, timing, undefined, scratch);
         steps++;
         p.busyAll += s.stepBusy;
         p.sampledAll += plan.sampledTokens;

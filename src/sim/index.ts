@@ -20,3 +20,7 @@ export { EventQueue } from './event-queue.js';
 export { formatResult, formatSweep, table } from './report.js';
 export { registerScenario, findScenario, listScenarios } from './scenarios.js';
 export type { Scenario } from './scenarios.js';
+export { defaultParams, parseParam, paramExpectation, resolveParams, runScenario, ScenarioParamError, DEFAULT_SCENARIO_SEED } from './scenarios.js';
+export type { ParamValue, ScenarioParam, ScenarioOptions, RunScenarioOptions } from './scenarios.js';
+export { Experiment, checksCsv, checksSummary, formatChecks, formatFigure, formatOutcome, formatRange, makeCheck } from './claims.js';
+export type { CheckInput, ClaimCheck, ExperimentOptions, FigureUnit, ScenarioOutcome, ScenarioRun, ScenarioSweep } from './claims.js';

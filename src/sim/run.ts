@@ -36,7 +36,10 @@ import { queueTheory, type QueueTheory } from './theory.js';
 import { buildWorkload, type Workload, type WorkloadInputs } from './workload.js';
 
 export interface RunOptions extends WorkloadInputs {
+  /** Fraction of the arrivals simulated, about a hundred times a run (see progressEvery), and 1 at the end. */
   onProgress?: (fraction: number) => void;
+  /** Arrivals between progress calls (default 1% of them, at least 1,000). */
+  progressEvery?: number;
   onStep?: (record: StepRecord, pool: number) => void;
 }
 
@@ -352,6 +355,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     durationS: w.durationS,
     onStep: options.onStep,
     onProgress: options.onProgress,
+    progressEvery: options.progressEvery,
   });
 
   // --- figures -------------------------------------------------------------------------------

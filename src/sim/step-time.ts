@@ -2,7 +2,10 @@
 //
 // - calibrated: busy = a + b·decodeTokens + c·prefillTokens + d·contextTokens, fitted by least
 //   squares to StepRecords of the live engine (calibrate.ts); the fit's R² and mean absolute %
-//   error travel with the coefficients.
+//   error travel with the coefficients. Optionally (`noise`) each step's time is multiplied by a
+//   factor drawn from the calibration's own actual ÷ fitted ratios (k equal-count groups, each
+//   its mean), so a device whose steps vary (a loaded machine, clock changes) queues in the
+//   simulation as it did live: waiting for a step in flight depends on E[S²], not only E[S].
 // - roofline: a named GPU running a named model (specs.ts) with tensor parallelism tp:
 //     bytes  = weight bytes / tp + contextTokens · KV bytes per token / tp
 //     flops  = (2 · params · tokens + 4 · layers · hidden · attended pairs) / tp
@@ -19,6 +22,7 @@
 // Every model clamps a step to at least MIN_STEP_S, so a fit with a negative coefficient cannot
 // make time run backwards.
 import type { StepPlan } from '../engine/scheduler.js';
+import { Rng } from '../ops/random.js';
 import { deriveSeed } from '../traffic/sampling.js';
 import { DTYPE_BYTES, gpuSpec, kvBytesPerToken, modelSpec, type GpuSpec, type ModelSpec, type WeightDtype } from './specs.js';
 
@@ -47,6 +51,12 @@ export interface CalibratedFit {
   source?: string;
 }
 
+/** Step-time variability of a calibrated model: factors drawn uniformly (mean ≈ 1). */
+export interface StepNoise {
+  /** Means of k equal-count groups of the calibration steps' actual ÷ fitted times, ascending. */
+  factors: number[];
+}
+
 export interface CalibratedSpec {
   kind: 'calibrated';
   /** Seconds per step. */
@@ -58,6 +68,8 @@ export interface CalibratedSpec {
   /** Seconds per context token. */
   d: number;
   fit?: CalibratedFit;
+  /** Off by default: every step takes exactly the fitted time. */
+  noise?: StepNoise;
 }
 
 export interface RooflineEfficiency {
@@ -124,10 +136,21 @@ export function attendedPairs(plan: StepPlan): number {
 // ---------------------------------------------------------------------------------------------
 
 export class CalibratedModel implements StepTimeModel {
-  constructor(readonly spec: CalibratedSpec) {}
+  private readonly rng?: Rng;
+  private readonly factors?: readonly number[];
+  constructor(
+    readonly spec: CalibratedSpec,
+    seed = 1,
+  ) {
+    if (spec.noise && spec.noise.factors.length > 0) {
+      this.factors = spec.noise.factors;
+      this.rng = new Rng(deriveSeed(seed, 0xca11b));
+    }
+  }
   stepTime(plan: StepPlan): number {
     const s = this.spec;
-    const t = s.a + s.b * plan.decodeTokens + s.c * plan.prefillTokens + s.d * plan.contextTokens;
+    let t = s.a + s.b * plan.decodeTokens + s.c * plan.prefillTokens + s.d * plan.contextTokens;
+    if (this.rng) t *= this.factors![Math.floor(this.rng.next() * this.factors!.length)]!;
     return t > MIN_STEP_S ? t : MIN_STEP_S;
   }
   shapeTime(x: StepShape): number {
@@ -138,7 +161,8 @@ export class CalibratedModel implements StepTimeModel {
     const s = this.spec;
     const f = s.fit ? ` (fit on ${s.fit.n} steps: R² ${s.fit.r2.toFixed(3)}, MAPE ${(100 * s.fit.mape).toFixed(1)}%)` : '';
     const us = (v: number) => `${+(v * 1e6).toPrecision(4)} µs`;
-    return `calibrated: ${us(s.a)} + ${us(s.b)}·decode + ${us(s.c)}·prefill + ${us(s.d)}·context${f}`;
+    const n = s.noise?.factors.length ? `; step times vary as measured (${s.noise.factors.length} factors, ${+s.noise.factors[0]!.toPrecision(2)}–${+s.noise.factors[s.noise.factors.length - 1]!.toPrecision(2)}×)` : '';
+    return `calibrated: ${us(s.a)} + ${us(s.b)}·decode + ${us(s.c)}·prefill + ${us(s.d)}·context${f}${n}`;
   }
 }
 
@@ -251,7 +275,7 @@ export class FixedModel implements StepTimeModel {
 export function makeStepTimeModel(spec: StepTimeSpec, seed: number): StepTimeModel {
   switch (spec.kind) {
     case 'calibrated':
-      return new CalibratedModel(spec);
+      return new CalibratedModel(spec, seed);
     case 'roofline':
       return new RooflineModel(spec);
     case 'fixed':

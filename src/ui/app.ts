@@ -4,11 +4,13 @@ import { customElement, state } from 'lit/decorators.js';
 import './generate-view.js';
 import './lab-view.js';
 import './kernel-view.js';
+import './fleet-view.js';
 
 export const VIEWS = [
   { id: 'lab', label: 'Load lab' },
   { id: 'generate', label: 'Generate' },
   { id: 'kernels', label: 'Kernels' },
+  { id: 'fleet', label: 'Fleet simulator' },
 ] as const;
 export type ViewId = (typeof VIEWS)[number]['id'];
 
@@ -56,7 +58,7 @@ export class MxApp extends LitElement {
           )}
         </nav>
       </header>
-      ${this.view === 'lab' ? html`<mx-lab-view></mx-lab-view>` : this.view === 'generate' ? html`<mx-generate-view></mx-generate-view>` : this.view === 'kernels' ? html`<mx-kernel-view></mx-kernel-view>` : html``}
+      ${this.view === 'lab' ? html`<mx-lab-view></mx-lab-view>` : this.view === 'generate' ? html`<mx-generate-view></mx-generate-view>` : this.view === 'kernels' ? html`<mx-kernel-view></mx-kernel-view>` : this.view === 'fleet' ? html`<mx-fleet-view></mx-fleet-view>` : html``}
     `;
   }
 }

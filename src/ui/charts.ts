@@ -77,6 +77,10 @@ export class MxChart extends LitElement {
   @property({ attribute: false }) yRange?: [number, number];
   /** Log-scale the 'y' axis. */
   @property({ type: Boolean }) log = false;
+  /** Label of the x axis (default: run time in seconds). */
+  @property() xLabel = 'run time (s)';
+  /** Mark every point (sweeps: a few points, each a run). */
+  @property({ type: Boolean }) points = false;
 
   private plot?: uPlot;
   private frame = 0;
@@ -119,7 +123,7 @@ export class MxChart extends LitElement {
     const box = this.renderRoot.querySelector('.plot') as HTMLElement | null;
     if (!box) return;
     const width = Math.max(120, Math.floor(box.clientWidth));
-    const key = JSON.stringify([this.series, this.axes, this.yRange, this.log, this.height]);
+    const key = JSON.stringify([this.series, this.axes, this.yRange, this.log, this.height, this.xLabel, this.points]);
     if (!this.plot || key !== this.structure) {
       this.plot?.destroy();
       this.structure = key;
@@ -157,11 +161,11 @@ export class MxChart extends LitElement {
       cursor: { show: true, drag: { x: false, y: false } },
       scales: { x: { time: false }, y: yScale, ...Object.fromEntries(scales.filter((s) => s !== 'y').map((s) => [s, { range: (_u: uPlot, _a: number, b: number) => [0, b > 0 ? b * 1.1 : 1] } as uPlot.Scale])) },
       axes: [
-        { stroke: '#9aa0aa', grid: { stroke: '#262b36', width: 1 }, ticks: { stroke: '#262b36' }, label: 'run time (s)', labelSize: 18, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' },
+        { stroke: '#9aa0aa', grid: { stroke: '#262b36', width: 1 }, ticks: { stroke: '#262b36' }, label: this.xLabel, labelSize: 18, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' },
         ...scales.map((s, i) => axis(s, i === 0 ? 0 : 1)),
       ],
       series: [
-        { label: 't (s)' },
+        { label: this.xLabel === 'run time (s)' ? 't (s)' : this.xLabel },
         ...this.series.map((s) => ({
           label: s.label,
           stroke: s.color,
@@ -169,7 +173,7 @@ export class MxChart extends LitElement {
           scale: s.scale ?? 'y',
           dash: s.dash ? [6, 4] : undefined,
           spanGaps: false,
-          points: { show: false },
+          points: { show: this.points, size: 7 },
         })),
       ],
     };

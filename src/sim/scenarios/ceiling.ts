@@ -1,0 +1,166 @@
+// The ~85% ceiling: a fixed pooled fleet under rising offered load, p99 latency against load, and
+// the fleet size against cost at a latency SLO.
+import type { SimConfig } from '../config.js';
+import { num, secs } from '../report.js';
+import { registerScenario, type Scenario } from '../scenarios.js';
+import type { LoadRow, ServersRow } from '../sweep.js';
+import { scaleConfigRates } from '../workload.js';
+import { CHAT_LENGTHS, CHAT_NOTE, GPU_PARAM, MODEL_PARAM, params, pctText, roofline } from './common.js';
+
+interface CeilingParams {
+  servers: number;
+  ttftSlo: number;
+  burst: number;
+  minutes: number;
+  gpu: string;
+  model: string;
+}
+
+/** Loads swept (offered load ρ = mean demand ÷ fleet capacity). */
+export const CEILING_LOADS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0];
+const REDUCED_LOADS = [0.5, 0.7, 0.85, 0.95];
+
+/** SLO attainment the servers sweep asks of a fleet. */
+const SLO_TARGET = 0.99;
+
+function ceilingConfig(p: CeilingParams, seed: number): SimConfig {
+  const durationS = p.minutes * 60;
+  return {
+    name: 'ceiling-85',
+    description: `A fixed pooled fleet of ${p.servers} servers under steady traffic from 200 customers; the load is set by scaling their rates.`,
+    seed,
+    durationS,
+    warmupS: Math.min(120, durationS / 10),
+    stepTime: roofline(p.gpu, p.model),
+    slo: { ttft: p.ttftSlo },
+    tenants: [
+      {
+        name: 'customer',
+        count: 200,
+        // Gamma inter-arrival gaps: CV 1 is Poisson; larger is burstier. The rate is scaled per run.
+        arrival: p.burst === 1 ? { kind: 'poisson', rate: 0.05 } : { kind: 'gamma', rate: 0.05, cv: p.burst },
+        lengths: CHAT_LENGTHS,
+      },
+    ],
+    deployment: { kind: 'pooled', servers: p.servers, router: 'jsq' },
+    report: { tenantRows: 0 },
+  };
+}
+
+const ceiling: Scenario = {
+  name: 'ceiling-85',
+  title: 'The ~85% ceiling: tail latency against load (report: sustained >85% explodes tail latency)',
+  claim: 'Sustained load above ~85% of capacity makes tail latency explode, so even a perfectly pooled fleet cannot run much hotter than that and still meet a latency SLO.',
+  lesson: 'Queues form when arrivals outpace the batch slots: far from capacity waiting is rare; near it, p99 latency climbs steeply.',
+  params: [
+    { key: 'servers', label: 'Servers', kind: 'int', min: 1, max: 64, default: 4, reduced: 2 },
+    { key: 'ttftSlo', label: 'TTFT SLO (s)', hint: 'p99 time to first token the fleet must meet', kind: 'number', min: 0.05, max: 60, default: 2 },
+    { key: 'burst', label: 'Burstiness (CV)', hint: 'of each customer\'s gaps; 1 = Poisson', kind: 'number', min: 0.2, max: 10, default: 1 },
+    { key: 'minutes', label: 'Run length (min)', kind: 'number', min: 2, max: 240, default: 10, reduced: 8 },
+    GPU_PARAM,
+    MODEL_PARAM,
+  ],
+  config: (o = {}) => ceilingConfig(params<CeilingParams>(ceiling, o), o.seed ?? 1),
+  run(ex) {
+    const p: CeilingParams = {
+      servers: ex.num('servers'),
+      ttftSlo: ex.num('ttftSlo'),
+      burst: ex.num('burst'),
+      minutes: ex.num('minutes'),
+      gpu: ex.str('gpu'),
+      model: ex.str('model'),
+    };
+    const loads = ex.reduced ? REDUCED_LOADS : CEILING_LOADS;
+    const base = ceilingConfig(p, ex.seed);
+    // The servers sweep: the demand that `servers` carry at 80% load, on fewer and more servers.
+    const sweepLoad = 0.8;
+    const counts: number[] = [];
+    for (let n = Math.max(1, Math.ceil(p.servers * sweepLoad) - (ex.reduced ? 0 : 1)); n <= p.servers + (ex.reduced ? 0 : 1); n++) counts.push(n);
+    ex.plan(1 + loads.length + counts.length);
+
+    // A probe at the base rates gives the offered load they make; each run scales the rates from it.
+    const probe = ex.simulate('probe', base, false);
+    const rows: LoadRow[] = loads.map((target) => {
+      // The run at 85% is kept whole (its figures and time series); the others give their row.
+      const r = ex.simulate(`offered load ${pctText(target)}`, scaleConfigRates(base, target / probe.workload.offeredLoad), target === 0.85);
+      const f = r.fleet;
+      return {
+        target,
+        offeredLoad: r.workload.offeredLoad,
+        servers: p.servers,
+        timeUtilization: f.timeUtilization,
+        capacityUtilization: f.capacityUtilization,
+        ttftP99S: f.latency.ttft.p99,
+        tpotP99S: f.latency.tpot.p99,
+        e2eP99S: f.latency.e2e.p99,
+        meanWaitS: f.queueing.meanWaitS,
+        sloAttainment: f.slo?.attainment ?? null,
+        rejected: f.requests.rejected,
+      };
+    });
+    ex.sweeps.push({ label: 'offered load vs p99 latency', sweep: { kind: 'load', rows } });
+
+    const demandCfg = scaleConfigRates(base, sweepLoad / probe.workload.offeredLoad);
+    const srows: ServersRow[] = counts.map((n) => {
+      const r = ex.simulate(`${n} servers`, { ...demandCfg, deployment: { kind: 'pooled', servers: n, router: 'jsq' } }, false);
+      const att = r.fleet.slo?.attainment ?? null;
+      return {
+        servers: n,
+        gpus: r.fleet.gpus.mean,
+        perMillionOutputTokens: r.fleet.cost.perMillionOutputTokens,
+        timeUtilization: r.fleet.timeUtilization,
+        capacityUtilization: r.fleet.capacityUtilization,
+        ttftP99S: r.fleet.latency.ttft.p99,
+        sloAttainment: att,
+        meetsTarget: att !== null && att >= SLO_TARGET,
+      };
+    });
+    let best: ServersRow | undefined;
+    for (const r of srows) if (r.meetsTarget && (!best || r.perMillionOutputTokens < best.perMillionOutputTokens)) best = r;
+    ex.sweeps.push({
+      label: `servers vs cost at the TTFT SLO`,
+      sweep: { kind: 'servers', sloTarget: SLO_TARGET, rows: srows, cheapestMeetingTarget: best ? best.servers : null },
+      note: `the demand ${p.servers} servers carry at ${pctText(sweepLoad)} load, on ${counts[0]}–${counts[counts.length - 1]} servers`,
+    });
+
+    // The ceiling: the highest swept load whose p99 TTFT meets the SLO.
+    const lowRow = rows[0]!;
+    let ceilingLoad = NaN;
+    for (const r of rows) if (r.ttftP99S <= p.ttftSlo) ceilingLoad = r.offeredLoad;
+    ex.check({
+      id: 'ceiling',
+      claim: 'sustained load above ~85% makes tail latency explode',
+      figure: `highest swept load with p99 TTFT ≤ ${secs(p.ttftSlo)}`,
+      simulated: ceilingLoad,
+      low: 0.8,
+      high: 0.9,
+      unit: 'percent',
+      note: `"~85%" read as 80–90%. Loads swept: ${loads.map((l) => pctText(l)).join(', ')}; the figure can only be one of them.`,
+    });
+    const at = (target: number) => rows.find((r) => r.target === target);
+    const hi = at(0.95) ?? rows[rows.length - 1]!;
+    const mid = at(0.7) ?? lowRow;
+    ex.check({
+      id: 'explosion',
+      claim: 'tail latency explodes past ~85%',
+      figure: `p99 TTFT at ${pctText(hi.target)} ÷ at ${pctText(mid.target)} load`,
+      simulated: hi.ttftP99S / mid.ttftP99S,
+      low: 3,
+      unit: 'ratio',
+      note: `"explodes" read as at least 3× within that step; p99 TTFT ${secs(mid.ttftP99S)} at ${pctText(mid.offeredLoad)}, ${secs(hi.ttftP99S)} at ${pctText(hi.offeredLoad)}.`,
+    });
+    if (best) {
+      const row = best;
+      ex.note(
+        `Servers sweep: the cheapest fleet meeting ${pctText(SLO_TARGET)} SLO attainment (TTFT ≤ ${secs(p.ttftSlo)}) for that demand has ${row.servers} servers, at ${pctText(row.capacityUtilization)} capacity utilization and $${num(row.perMillionOutputTokens)} per 1M output tokens.`,
+      );
+    } else ex.note(`Servers sweep: no fleet in the sweep meets ${pctText(SLO_TARGET)} SLO attainment.`);
+    ex.note(
+      `Fleet: ${p.servers} servers (${base.stepTime!.kind === 'roofline' ? `${p.model} on ${p.gpu}` : ''}), join-shortest-queue, max batch 64; traffic: 200 customers with ${p.burst === 1 ? 'Poisson arrivals' : `gamma gaps of CV ${p.burst}`}, ${p.minutes} min per load (the first ${num(base.warmupS!)} s left out as warm-up).`,
+    );
+    ex.note('Offered load ρ = mean output tokens/s arriving ÷ (servers × one server\'s output tokens/s at the largest batch).');
+    ex.note(CHAT_NOTE);
+  },
+};
+
+registerScenario(ceiling);

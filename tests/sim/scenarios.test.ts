@@ -1,0 +1,228 @@
+// The report's scenarios at their reduced size: each runs, checks its claim against the report's
+// range (the check's verdict must match its numbers), and the direction of every claim holds.
+// The full-size figures (and whether they agree with the report) are printed by
+// `npm run lab -- sim <scenario>`; the reduced runs here are small fleets where rounding to whole
+// servers matters, so the tests assert directions and mechanisms, not the report's ranges.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { runSim } from '../../src/cli/sim.js';
+import '../../src/sim/scenarios/index.js';
+import {
+  findScenario,
+  formatOutcome,
+  listScenarios,
+  resolveParams,
+  runScenario,
+  runSimulation,
+  ScenarioParamError,
+  type ClaimCheck,
+  type ScenarioOutcome,
+} from '../../src/sim/index.js';
+import { reservedByRule } from '../../src/sim/scenarios/common.js';
+import { zipfCounts } from '../../src/sim/scenarios/multi-model.js';
+
+const NAMES = ['startup-reserved', 'mature-tenant', 'platform-pooling', 'ceiling-85', 'peak-5x', 'peak-8h-16h', 'multi-model', 'fast-vs-slow'];
+const outcomes = new Map<string, ScenarioOutcome>();
+
+function run(name: string): ScenarioOutcome {
+  let o = outcomes.get(name);
+  if (!o) {
+    o = runScenario(findScenario(name)!, { reduced: true, seed: 1 });
+    outcomes.set(name, o);
+    console.log(`${name}: ${o.checks.map((c) => `${c.id} ${+c.simulated.toPrecision(3)} (${c.agrees ? 'agrees' : c.verdict})`).join('; ')}`);
+  }
+  return o;
+}
+
+function check(o: ScenarioOutcome, id: string): ClaimCheck {
+  const c = o.checks.find((x) => x.id === id);
+  if (!c) throw new Error(`${o.scenario}: no check ${id}`);
+  return c;
+}
+
+describe('report scenarios (reduced size)', () => {
+  beforeAll(() => {
+    for (const n of NAMES) run(n);
+  });
+
+  it('registers every scenario of the report, each with a claim and params', () => {
+    const names = listScenarios().map((s) => s.name);
+    for (const n of NAMES) expect(names).toContain(n);
+    for (const n of NAMES) {
+      const s = findScenario(n)!;
+      expect(s.claim, n).toBeTruthy();
+      expect(s.run, n).toBeTypeOf('function');
+      expect(s.config({ reduced: true })).toHaveProperty('deployment');
+    }
+  });
+
+  it('every verdict matches its figure and range', () => {
+    for (const o of outcomes.values()) {
+      expect(o.checks.length, o.scenario).toBeGreaterThan(0);
+      for (const c of o.checks) {
+        const inside = Number.isFinite(c.simulated) && (c.lowOpen ? c.simulated > c.low : c.simulated >= c.low) && (c.highOpen ? c.simulated < c.high : c.simulated <= c.high);
+        expect(c.agrees, `${o.scenario}/${c.id}`).toBe(inside);
+        expect(c.verdict.startsWith(inside ? 'agrees' : 'disagrees'), `${o.scenario}/${c.id}`).toBe(true);
+      }
+      const text = formatOutcome(o);
+      expect(text).toMatch(/claim check: \d+ of \d+ checks? agrees? with the report/);
+      for (const c of o.checks) expect(text).toContain(c.figure);
+    }
+  });
+
+  it('one customer alone: the startup is less utilized than the mature tenant, both below a full fleet', () => {
+    const startup = run('startup-reserved').runs[0]!.result.fleet;
+    const mature = run('mature-tenant').runs[0]!.result.fleet;
+    expect(startup.capacityUtilization).toBeLessThan(mature.capacityUtilization);
+    expect(mature.capacityUtilization).toBeLessThan(0.8); // sized for p99 at 80%: never above
+    // Busy time overstates use: the startup's GPUs run steps most of the time at small batches.
+    expect(startup.timeUtilization).toBeGreaterThan(2 * startup.capacityUtilization);
+    expect(startup.slo!.attainment).toBeGreaterThan(0.99);
+  });
+
+  it('pooling: pooled utilization above reserved, and it grows with the number of customers', () => {
+    const o = run('platform-pooling');
+    expect(check(o, 'pooling-gain').simulated).toBeGreaterThan(1);
+    const sweep = o.sweeps[0]!.sweep;
+    if (sweep.kind !== 'tenants') throw new Error('tenants sweep expected');
+    const rows = sweep.rows;
+    expect(rows.map((r) => r.tenants)).toEqual([1, 10, 100]);
+    const last = rows[rows.length - 1]!;
+    expect(last.pooled.capacityUtilization).toBeGreaterThan(rows[0]!.pooled.capacityUtilization);
+    expect(last.pooled.servers).toBeLessThan(last.reserved.servers);
+    for (const r of rows) expect(r.pooled.capacityUtilization).toBeGreaterThanOrEqual(r.reserved.capacityUtilization * 0.99);
+    expect(last.pooled.perMillionOutputTokens).toBeLessThan(last.reserved.perMillionOutputTokens);
+  });
+
+  it('the sizing-rule reserved fleet matches a simulated reserved run', () => {
+    const s = findScenario('platform-pooling')!;
+    const cfg = s.config({ reduced: true, params: { tenants: 12 } });
+    const reserved = { ...cfg, deployment: { kind: 'reserved' as const } };
+    const [rule] = reservedByRule(reserved, [12]);
+    const sim = runSimulation(reserved);
+    expect(rule!.servers).toBe(sim.fleet.servers.mean);
+    expect(rule!.capacityUtilization).toBeCloseTo(sim.fleet.capacityUtilization, 2);
+    expect(Math.abs(rule!.perMillionOutputTokens / sim.fleet.cost.perMillionOutputTokens - 1)).toBeLessThan(0.01);
+  });
+
+  it('the ceiling: p99 TTFT rises with load, far faster past 85% than below 70%', () => {
+    const o = run('ceiling-85');
+    const sweep = o.sweeps.find((s) => s.sweep.kind === 'load')!.sweep;
+    if (sweep.kind !== 'load') throw new Error('load sweep expected');
+    const p99 = sweep.rows.map((r) => r.ttftP99S);
+    expect(p99[p99.length - 1]!).toBeGreaterThan(p99[0]!);
+    const at = (t: number) => sweep.rows.find((r) => r.target === t)!;
+    const slopeLow = (at(0.7).ttftP99S - at(0.5).ttftP99S) / 0.2;
+    const slopeHigh = (at(0.95).ttftP99S - at(0.85).ttftP99S) / 0.1;
+    expect(slopeHigh).toBeGreaterThan(5 * Math.max(slopeLow, 1e-3));
+    expect(check(o, 'explosion').simulated).toBeGreaterThan(3);
+    for (const r of sweep.rows) expect(Math.abs(r.offeredLoad - r.target)).toBeLessThan(0.03);
+    const servers = o.sweeps.find((s) => s.sweep.kind === 'servers')!.sweep;
+    if (servers.kind !== 'servers') throw new Error('servers sweep expected');
+    expect(servers.rows.length).toBeGreaterThan(0);
+  });
+
+  it('peaks: a fleet sized for the peak averages about mean ÷ peak; 2× peak-to-average beats 5×', () => {
+    const five = run('peak-5x');
+    const eight = run('peak-8h-16h');
+    const r5 = check(five, 'premise').simulated;
+    const r2 = check(eight, 'premise').simulated;
+    expect(r5).toBeGreaterThan(4.3);
+    expect(r2).toBeGreaterThan(1.8);
+    expect(r2).toBeLessThan(2.4);
+    for (const [o, ratio] of [
+      [five, r5],
+      [eight, r2],
+    ] as const) {
+      const u = check(o, 'utilization').simulated;
+      // Whole servers can only lower it below mean ÷ peak; by less than one server's worth.
+      expect(u).toBeLessThanOrEqual(1 / ratio + 0.005);
+      const servers = o.runs[0]!.result.fleet.servers.mean;
+      expect(u).toBeGreaterThan((1 / ratio) * ((servers - 1) / servers) - 0.005);
+    }
+    expect(check(eight, 'utilization').simulated).toBeGreaterThan(check(five, 'utilization').simulated);
+  });
+
+  it('multi-model: per-model pools need more servers and are less utilized than one shared pool', () => {
+    const o = run('multi-model');
+    expect(check(o, 'servers').simulated).toBeGreaterThan(1);
+    expect(check(o, 'utilization').simulated).toBeLessThan(1);
+    expect(check(o, 'servers').agrees).toBe(true);
+    expect(zipfCounts(10, 4)).toEqual([5, 3, 1, 1]);
+    expect(zipfCounts(4, 4)).toEqual([1, 1, 1, 1]);
+    expect(() => zipfCounts(3, 4)).toThrow(/tenants=3/);
+  });
+
+  it('fast vs slow: cost per token follows utilization × speed; the busier one wins only past the speed ratio', () => {
+    const o = run('fast-vs-slow');
+    const speed = check(o, 'premise-speed').simulated;
+    expect(speed).toBeGreaterThan(1.9);
+    expect(speed).toBeLessThan(2.1);
+    const fast = o.runs.find((r) => r.label.startsWith('fast'))!.result.fleet;
+    const slow = o.runs.find((r) => r.label.startsWith('slow'))!.result.fleet;
+    const predicted = (fast.capacityUtilization * speed) / slow.capacityUtilization;
+    expect(Math.abs(check(o, 'cost-mid').simulated / predicted - 1)).toBeLessThan(0.05);
+    // The report's most favourable corner is cheaper for the slow platform than its midpoint.
+    expect(check(o, 'cost-best-corner').simulated).toBeLessThan(check(o, 'cost-mid').simulated);
+    expect(check(o, 'cost-best-corner').simulated).toBeLessThan(1);
+    // The busy, slow platform is slower for each request.
+    expect(slow.latency.tpot.p50).toBeGreaterThan(1.5 * fast.latency.tpot.p50);
+  });
+});
+
+describe('scenario parameters', () => {
+  it('checks values and names the parameter at fault', () => {
+    const s = findScenario('platform-pooling')!;
+    const r = resolveParams(s, { tenants: 'many', zones: 'mars', rate: '0.1', nope: 1 });
+    expect(r.params.rate).toBe(0.1);
+    expect(r.params.tenants).toBe(1000);
+    expect(r.errors.join('\n')).toMatch(/parameter "tenants=many" is invalid: expected an integer from 2 to 5000; using 1000/);
+    expect(r.errors.join('\n')).toMatch(/parameter "zones=mars" is invalid: expected one of americas-europe-asia, global, one-zone/);
+    expect(r.errors.join('\n')).toMatch(/parameter "nope" is unknown to scenario platform-pooling/);
+    expect(resolveParams(s, {}, true).params.tenants).toBe(100);
+    expect(() => runScenario(s, { reduced: true, params: { dayH: '0' } })).toThrow(ScenarioParamError);
+    expect(() => runScenario(s, { reduced: true, params: { dayH: '0' } })).toThrow(/dayH=0/);
+  });
+
+  it('reports progress over all of an experiment\'s simulations, and the same seed gives the same outcome', () => {
+    const s = findScenario('multi-model')!;
+    const seen: number[] = [];
+    const a = runScenario(s, { reduced: true, seed: 4, onProgress: (f) => seen.push(f) });
+    expect(seen.length).toBeGreaterThan(2);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThanOrEqual(seen[i - 1]!);
+    expect(seen[seen.length - 1]).toBe(1);
+    const b = runScenario(s, { reduced: true, seed: 4 });
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    expect(JSON.stringify(runScenario(s, { reduced: true, seed: 5 }))).not.toBe(JSON.stringify(a));
+  });
+});
+
+describe('lab sim <scenario>', () => {
+  it('prints the runs, the claim check and writes the outcome; rejects a bad --set by name', async () => {
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((x) => ((stdout += String(x)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const out = join(mkdtempSync(join(tmpdir(), 'multiplex-scn-')), 'o.json');
+      expect(await runSim(['peak-8h-16h', '--reduced', '--set', 'rate=6', '--seed', '3', '--out', out])).toBe(0);
+      expect(stdout).toMatch(/8 h peak \+ 16 h low/);
+      expect(stdout).toMatch(/scenario peak-8h-16h, seed 3, reduced size; rate=6/);
+      expect(stdout).toMatch(/── claim check: \d of 2 checks? agrees? with the report ──/);
+      expect(stdout).toMatch(/capacity utilization, fleet sized for the peak +[\d.]+% +45–55% +(agrees|DISAGREES)/);
+      const json = JSON.parse(readFileSync(out, 'utf8'));
+      expect(json.format).toBe('multiplex-sim-scenario');
+      expect(json.params.rate).toBe(6);
+      expect(json.checks).toHaveLength(2);
+      stdout = '';
+      expect(await runSim(['--list'])).toBe(0);
+      for (const n of NAMES) expect(stdout).toContain(n);
+      expect(stdout).toMatch(/--set tenants=… \(an integer from 2 to 5000; default 1000\)/);
+      await expect(runSim(['peak-5x', '--reduced', '--set', 'rate=lots'])).rejects.toThrow(/parameter "rate=lots" is invalid/);
+      await expect(runSim(['peak-5x', '--set', 'rate'])).rejects.toThrow(/--set takes key=value/);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});

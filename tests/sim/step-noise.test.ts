@@ -1,0 +1,72 @@
+// The calibrated model's optional step-time spread: the calibration keeps the measured actual ÷
+// fitted ratios as equal-count group means, the model draws one per step (seeded), the mean is
+// kept, a seed reproduces a run, and the config validator checks the factors.
+import { describe, expect, it } from 'vitest';
+import type { StepRecord } from '../../src/metrics/records.js';
+import { Rng } from '../../src/ops/random.js';
+import type { StepPlan } from '../../src/engine/scheduler.js';
+import { CalibratedModel, calibrateStepTime, ConfigError, runSimulation, validateConfig, type SimConfig } from '../../src/sim/index.js';
+
+/** Steps with busy = (2 ms + 0.1 ms·decode) × a noise factor of mean 1 (0.5 or 1.5, alternately, with some 3×). */
+function noisySteps(n: number): StepRecord[] {
+  const rng = new Rng(4);
+  return Array.from({ length: n }, (_, i) => {
+    const decode = rng.int(1, 32);
+    const f = i % 10 === 0 ? 3 : i % 2 === 0 ? 0.5 : 1.5;
+    const busy = (0.002 + 0.0001 * decode) * f;
+    return { index: i, gpu: 0, start: i, end: i + busy, busy, timing: 'wall', batchSize: decode, decodeTokens: decode, prefillTokens: 0, contextTokens: 100 * decode, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 };
+  });
+}
+
+const plan = (decode: number): StepPlan => ({ index: 0, time: 0, entries: [], decodeTokens: decode, prefillTokens: 0, sampledTokens: decode, contextTokens: 0, queueDepth: 0, preempted: [], finished: [] });
+
+describe('calibrated step-time spread', () => {
+  it('keeps equal-count group means of actual ÷ fitted, ascending, with the ratios\' mean', () => {
+    const steps = noisySteps(2000);
+    const plain = calibrateStepTime(steps);
+    expect(plain.noise).toBeUndefined();
+    const fit = calibrateStepTime(steps, { noise: 10 });
+    const f = fit.noise!.factors;
+    expect(f).toHaveLength(10);
+    for (let i = 1; i < f.length; i++) expect(f[i]!).toBeGreaterThanOrEqual(f[i - 1]!);
+    const ratios = steps.map((s) => s.busy / (fit.a + fit.b * s.decodeTokens + fit.c * s.prefillTokens + fit.d * s.contextTokens));
+    const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+    expect(f.reduce((a, b) => a + b, 0) / f.length).toBeCloseTo(mean, 6);
+    expect(f[0]!).toBeLessThan(0.7);
+    expect(f[f.length - 1]!).toBeGreaterThan(2);
+  });
+
+  it('draws one factor per step, seeded; without noise every step takes the fitted time', () => {
+    const spec = { kind: 'calibrated' as const, a: 0.002, b: 0.0001, c: 0, d: 0, noise: { factors: [0.5, 1, 1.5] } };
+    const a = new CalibratedModel(spec, 7);
+    const b = new CalibratedModel(spec, 7);
+    const c = new CalibratedModel(spec, 8);
+    const xs = Array.from({ length: 300 }, () => a.stepTime(plan(10)));
+    expect(Array.from({ length: 300 }, () => b.stepTime(plan(10)))).toEqual(xs);
+    expect(Array.from({ length: 300 }, () => c.stepTime(plan(10)))).not.toEqual(xs);
+    expect(new Set(xs.map((x) => x.toFixed(6)))).toEqual(new Set(['0.001500', '0.003000', '0.004500']));
+    expect(xs.reduce((s, x) => s + x, 0) / xs.length).toBeCloseTo(0.003, 3);
+    const { noise: _n, ...det } = spec;
+    expect(new CalibratedModel(det, 7).stepTime(plan(10))).toBeCloseTo(0.003, 12);
+    expect(a.describe()).toMatch(/step times vary as measured \(3 factors, 0\.5–1\.5×\)/);
+  });
+
+  it('runs deterministically in a simulation, and the validator checks the factors', () => {
+    const cfg: SimConfig = {
+      seed: 3,
+      durationS: 120,
+      stepTime: { kind: 'calibrated', a: 0.004, b: 0.0002, c: 0.0001, d: 0, noise: { factors: [0.6, 0.9, 1.1, 1.4] } },
+      scheduler: { maxBatch: 8, kvBlocks: 256, maxContext: 512 },
+      tenants: [{ name: 'x', arrival: { kind: 'poisson', rate: 4 }, lengths: { kind: 'parametric', prompt: { kind: 'fixed', value: 20 }, output: { kind: 'fixed', value: 10 } } }],
+      deployment: { kind: 'pooled', servers: 1 },
+    };
+    const a = runSimulation(cfg);
+    expect(JSON.stringify(runSimulation(cfg))).toBe(JSON.stringify(a));
+    expect(JSON.stringify(runSimulation({ ...cfg, seed: 4 }))).not.toBe(JSON.stringify(a));
+    expect(a.pools[0]!.stepTime).toMatch(/step times vary as measured/);
+    const bad = { ...cfg, stepTime: { ...cfg.stepTime, noise: { factors: [1, -2] } } };
+    expect(() => validateConfig(bad)).toThrow(ConfigError);
+    expect(() => validateConfig(bad)).toThrow(/config\.stepTime\.noise\.factors: must be a non-empty array of numbers ≥ 0/);
+    expect(() => validateConfig({ ...cfg, stepTime: { ...cfg.stepTime, noise: { cv: 1 } } })).toThrow(/config\.stepTime\.noise\.cv: unknown field/);
+  });
+});
