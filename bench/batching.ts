@@ -9,8 +9,8 @@
 // 2. Pooling: one tenant alone, then 16 tenants, each offering the same load ρ (default 0.05 of
 //    the calibrated capacity at batch 16, so 16 tenants offer 0.8), Poisson arrivals, same seed;
 //    time utilization (busy / wall) and cost per 1M tokens at an assumed $/GPU-hour.
+import { parseBenchArgs } from './args.js';
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { openModel } from '../src/cli/model-files.js';
 import { gpuPrice } from '../src/econ/cost.js';
 import { calibrate, capacityAt } from '../src/workers/calibrate.js';
@@ -20,16 +20,14 @@ import { RunStore, figures, type Figures } from '../src/ui/lab-metrics.js';
 import { generatedPlan } from '../src/ui/lab-traffic.js';
 import { DEFAULT_STATE, type LabState } from '../src/ui/lab-state.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = parseBenchArgs('bench:batching', {
     model: { type: 'string' },
     tokenizer: { type: 'string' },
     seconds: { type: 'string' },
     load: { type: 'string' },
     price: { type: 'string' },
     out: { type: 'string' },
-  },
-});
+  });
 const num = (name: string, raw: string | undefined, dflt: number, min: number, max: number): number => {
   if (raw === undefined) return dflt;
   const v = Number(raw);

@@ -1,8 +1,8 @@
 // `npm run bench:decode [-- --model FILE --tokenizer FILE] [--batches 1,4,16,64] [--steps N] [--out FILE]`
 // On the current adapter: decode tokens/s at several batch sizes (aggregate and per sequence),
 // prefill tokens/s, dispatches per step, and each kernel's share of step time from the profiler.
+import { parseBenchArgs } from './args.js';
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { openModel } from '../src/cli/model-files.js';
 import { intArg } from '../src/cli/args.js';
 import { GpuBackend } from '../src/model/gpu-forward.js';
@@ -10,16 +10,14 @@ import { Profiler } from '../src/gpu/profiler.js';
 import { adapterLabel } from '../src/gpu/device.js';
 import { Rng } from '../src/ops/random.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = parseBenchArgs('bench:decode', {
     model: { type: 'string' },
     tokenizer: { type: 'string' },
     batches: { type: 'string' },
     steps: { type: 'string' },
     'min-seconds': { type: 'string' },
     out: { type: 'string' },
-  },
-});
+  });
 const batches = (values.batches ?? '1,4,16,64').split(',').map((s) => intArg('batches', s, 1, 1, 1024));
 const maxSteps = intArg('steps', values.steps, 64, 2);
 const minSeconds = Number(values['min-seconds'] ?? 3);

@@ -14,8 +14,8 @@
 // 5. onnxruntime-web on the same shapes and model where src/ort/peer.ts can be loaded (in Node
 //    onnxruntime-web has only its wasm backend, and says so).
 // Tables go to stdout, progress to stderr; --out writes the report (src/workers/kernel-report.ts).
+import { parseBenchArgs } from './args.js';
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL } from '../src/cli/model-files.js';
 import { intArg } from '../src/cli/args.js';
 import { loadModelFiles } from '../src/model/load-node.js';
@@ -39,8 +39,7 @@ import {
   type OrtPeerHooks,
 } from '../src/workers/kernel-report.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = parseBenchArgs('bench:kernels', {
     model: { type: 'string' },
     tokenizer: { type: 'string' },
     batches: { type: 'string' },
@@ -53,8 +52,7 @@ const { values } = parseArgs({
     tuned: { type: 'boolean' },
     cache: { type: 'string' },
     out: { type: 'string' },
-  },
-});
+  });
 const list = (name: string, s: string | undefined, def: readonly number[]) =>
   s === undefined ? [...def] : s.split(',').map((x) => intArg(name, x, 1, 1, 4096));
 const batches = list('batches', values.batches, BENCH_BATCHES);

@@ -10,25 +10,23 @@
 // per case: requests, wall_s, cpu_s, requests_per_s (simulated requests per wall second),
 // peak_rss_mb, steps and token-steps (sequence-steps the schedulers planned), and a few of the
 // simulation's own figures.
+import { parseBenchArgs } from './args.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { intArg } from '../src/cli/args.js';
 import { parseAzureCsv } from '../src/traffic/azure.js';
 import type { Trace } from '../src/traffic/types.js';
 import { runSimulation, table, type SimConfig } from '../src/sim/index.js';
 import { AZURE_TRACES } from '../tests/helpers/data.js';
 
-const { values } = parseArgs({
-  options: {
+const { values } = parseBenchArgs('bench:sim', {
     out: { type: 'string' },
     case: { type: 'string' },
     requests: { type: 'string' },
     child: { type: 'boolean' },
-  },
-});
+  });
 
 const AZURE_FILE = 'AzureLLMInferenceTrace_conv.csv';
 
