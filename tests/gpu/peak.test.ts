@@ -71,7 +71,9 @@ describe('kernel timer', () => {
     const b = res.track(bufferFrom(device, new Float32Array(n).fill(2)));
     const out = res.track(device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
     const t = await timeKernel(gpu, (pass, arena) => encodeAdd(device, pass, arena, a, b, out, n), { targetMs: 5, maxReps: 8 });
-    expect(t.samples.length).toBeGreaterThanOrEqual(5);
+    // At least 5 samples, or 3 when one dispatch alone outlasts the 5 ms target (a loaded machine).
+    expect(t.samples.length).toBeGreaterThanOrEqual(3);
+    expect(t.samples.length).toBeLessThanOrEqual(8);
     expect(t.ms).toBeGreaterThan(0);
     expect(Number.isFinite(t.ms)).toBe(true);
     expect(t.minMs).toBeLessThanOrEqual(t.ms);
