@@ -3,6 +3,7 @@
 // time); the page shows the progress, the claim check (each simulated figure beside the report's
 // range, and whether they agree), each run's figures, the sweeps as charts, and the notes that say
 // what was assumed. Every setting is in the URL (fleet-state.ts); the run exports as JSON or CSV.
+import { viewStyles } from './view-styles.js';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import {
@@ -39,46 +40,34 @@ const finite = (v: number | null | undefined): number | null => (v === null || v
 
 @customElement('mx-fleet-view')
 export class MxFleetView extends LitElement {
-  static override styles = css`
-    :host { display: block; padding: 12px 20px 40px; }
-    h2 { font-size: 1.5rem; margin: 0 0 2px; }
-    h3 { font-size: 1.05rem; margin: 0 0 8px; }
-    .sub { color: var(--muted); margin: 0 0 10px; }
-    .panel { background: var(--panel); border-radius: 8px; padding: 10px 14px; margin-bottom: 12px; }
-    .warn { color: var(--warn); }
-    .err { color: var(--err); white-space: pre-wrap; }
-    .muted { color: var(--muted); font-size: 0.85rem; }
-    .layout { display: grid; grid-template-columns: 300px minmax(0, 1fr); gap: 16px; align-items: start; }
-    @media (max-width: 1000px) { .layout { grid-template-columns: minmax(0, 1fr); } }
-    .presets { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 6px; }
-    .presets button { background: #10131a; color: var(--text); border: 1px solid #2c313c; font-weight: 600; font-size: 0.95rem; padding: 8px 12px; }
-    .presets button[aria-pressed='true'] { background: var(--accent); color: #001018; border-color: var(--accent); }
-    .lesson { font-size: 1.05rem; margin: 6px 0 0; }
-    .claim { margin: 6px 0 0; }
-    button { font: inherit; background: var(--accent); color: #001018; border: none; border-radius: 6px; font-weight: 600; cursor: pointer; padding: 8px 16px; }
-    button.secondary { background: #2a303c; color: var(--text); }
-    button[disabled] { opacity: 0.45; cursor: default; }
-    .transport { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
-    progress { width: 220px; height: 14px; }
-    .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; background: #2a303c; font-size: 0.85rem; }
-    .agree { color: var(--ok, #7ee787); font-weight: 600; }
-    .disagree { color: var(--warn); font-weight: 600; }
-    table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-    th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid #262b36; vertical-align: top; }
-    th:first-child, td:first-child { text-align: left; }
-    .checks td.sim, .checks td.range { font-size: 1.35rem; white-space: nowrap; }
-    .checks td.verdict { text-align: left; }
-    .checks .note { color: var(--muted); font-size: 0.8rem; }
-    .runs td { font-size: 1.1rem; }
-    .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 10px; margin-bottom: 12px; }
-    form label { display: flex; justify-content: space-between; align-items: center; gap: 8px; font-size: 0.9rem; margin: 5px 0; }
-    form label span.hint { color: var(--muted); font-size: 0.75rem; display: block; }
-    input, select { font: inherit; font-size: 0.9rem; color: var(--text); background: #10131a; border: 1px solid #2c313c; border-radius: 6px; padding: 4px 6px; width: 9.5em; box-sizing: border-box; }
-    fieldset { border: 1px solid #2c313c; border-radius: 8px; margin: 0 0 10px; padding: 6px 10px; }
-    legend { color: var(--muted); font-size: 0.8rem; padding: 0 4px; }
-    ul.notes { margin: 0; padding-left: 18px; }
-    ul.notes li { margin: 3px 0; color: var(--muted); font-size: 0.9rem; }
-  `;
+  static override styles = [
+    viewStyles,
+    css`
+      .presets button { background: #10131a; color: var(--text); border: 1px solid #2c313c; font-weight: 600; font-size: 0.95rem; padding: 8px 12px; }
+      .claim { margin: 6px 0 0; }
+      .transport { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+      progress { width: 220px; height: 14px; }
+      .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; background: #2a303c; font-size: 0.85rem; }
+      .agree { color: var(--ok, #7ee787); font-weight: 600; }
+      .disagree { color: var(--warn); font-weight: 600; }
+      table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+      th, td { text-align: right; padding: 5px 8px; border-bottom: 1px solid #262b36; vertical-align: top; }
+      th:first-child, td:first-child { text-align: left; }
+      .checks td.sim, .checks td.range { font-size: 1.35rem; white-space: nowrap; }
+      .checks td.verdict { text-align: left; }
+      .checks .note { color: var(--muted); font-size: 0.8rem; }
+      .runs td { font-size: 1.1rem; }
+      .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 10px; margin-bottom: 12px; }
+      form label { display: flex; justify-content: space-between; align-items: center; gap: 8px; font-size: 0.9rem; margin: 5px 0; }
+      form label span.hint { color: var(--muted); font-size: 0.75rem; display: block; }
+      input, select { font: inherit; font-size: 0.9rem; color: var(--text); background: #10131a; border: 1px solid #2c313c; border-radius: 6px; padding: 4px 6px; width: 9.5em; box-sizing: border-box; }
+      fieldset { border: 1px solid #2c313c; border-radius: 8px; margin: 0 0 10px; padding: 6px 10px; }
+      legend { color: var(--muted); font-size: 0.8rem; padding: 0 4px; }
+      ul.notes { margin: 0; padding-left: 18px; }
+      ul.notes li { margin: 3px 0; color: var(--muted); font-size: 0.9rem; }
+  
+    `,
+  ];
 
   @state() private s: FleetState = parseFleetState(location.search).state;
   @state() private paramErrors: string[] = parseFleetState(location.search).errors;

@@ -2,6 +2,7 @@
 // on this device's GPU; the page shows throughput, batch size, utilization, latency and the cost
 // of a token as they happen. Everything it shows comes from LabController; every setting is in
 // the URL (lab-state.ts).
+import { viewStyles } from './view-styles.js';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { GPU_PRICES, type GpuPriceId } from '../econ/cost.js';
@@ -56,50 +57,38 @@ function dollars(v: number): string {
 
 @customElement('mx-lab-view')
 export class MxLabView extends LitElement {
-  static override styles = css`
-    :host { display: block; padding: 12px 20px 40px; }
-    h2 { font-size: 1.5rem; margin: 0 0 2px; }
-    h3 { font-size: 1.05rem; margin: 0 0 8px; }
-    .sub { color: var(--muted); margin: 0 0 10px; }
-    .panel { background: var(--panel); border-radius: 8px; padding: 10px 14px; margin-bottom: 12px; }
-    .warn { color: var(--warn); }
-    .err { color: var(--err); white-space: pre-wrap; }
-    .muted { color: var(--muted); font-size: 0.85rem; }
-    .layout { display: grid; grid-template-columns: 300px minmax(0, 1fr); gap: 16px; align-items: start; }
-    @media (max-width: 1000px) { .layout { grid-template-columns: minmax(0, 1fr); } }
-    .presets { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 6px; }
-    .presets button { background: #10131a; color: var(--text); border: 1px solid #2c313c; font-weight: 600; font-size: 1rem; padding: 8px 14px; }
-    .presets button[aria-pressed='true'] { background: var(--accent); color: #001018; border-color: var(--accent); }
-    .lesson { font-size: 1.05rem; margin: 6px 0 0; }
-    .transport { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
-    .transport .clock { font-size: 1.6rem; font-variant-numeric: tabular-nums; margin-left: 8px; }
-    progress { width: 160px; }
-    button { font: inherit; background: var(--accent); color: #001018; border: none; border-radius: 6px; font-weight: 600; cursor: pointer; padding: 8px 16px; }
-    button.secondary { background: #2a303c; color: var(--text); }
-    button[disabled] { opacity: 0.45; cursor: default; }
-    .figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin-bottom: 12px; }
-    .fig { background: var(--panel); border-radius: 8px; padding: 10px 12px; }
-    .fig .name { color: var(--muted); font-size: 0.85rem; }
-    .fig b { display: block; font-size: 2.1rem; line-height: 1.15; font-variant-numeric: tabular-nums; }
-    .fig .run { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
-    .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 10px; }
-    form label { display: flex; justify-content: space-between; align-items: center; gap: 8px; font-size: 0.9rem; margin: 5px 0; }
-    form label span.hint { color: var(--muted); font-size: 0.75rem; }
-    input, select { font: inherit; font-size: 0.9rem; color: var(--text); background: #10131a; border: 1px solid #2c313c; border-radius: 6px; padding: 4px 6px; width: 9em; box-sizing: border-box; }
-    input[type='file'] { width: 100%; }
-    fieldset { border: 1px solid #2c313c; border-radius: 8px; margin: 0 0 10px; padding: 6px 10px; }
-    legend { color: var(--muted); font-size: 0.8rem; padding: 0 4px; }
-    table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-    th, td { text-align: right; padding: 4px 8px; border-bottom: 1px solid #262b36; }
-    th:first-child, td:first-child { text-align: left; }
-    .cmp td { font-size: 1.25rem; }
-    .cmp td:first-child { font-size: 1rem; }
-    .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; background: #2a303c; font-size: 0.85rem; margin-left: 6px; }
-    .badge.cpu { background: #4a3a10; color: var(--warn); }
-    dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 0.9rem; }
-    dt { font-weight: 600; }
-    dd { margin: 0; color: var(--muted); }
-  `;
+  static override styles = [
+    viewStyles,
+    css`
+      .presets button { background: #10131a; color: var(--text); border: 1px solid #2c313c; font-weight: 600; font-size: 1rem; padding: 8px 14px; }
+      .transport { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+      .transport .clock { font-size: 1.6rem; font-variant-numeric: tabular-nums; margin-left: 8px; }
+      progress { width: 160px; }
+      .figs { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin-bottom: 12px; }
+      .fig { background: var(--panel); border-radius: 8px; padding: 10px 12px; }
+      .fig .name { color: var(--muted); font-size: 0.85rem; }
+      .fig b { display: block; font-size: 2.1rem; line-height: 1.15; font-variant-numeric: tabular-nums; }
+      .fig .run { color: var(--muted); font-size: 0.85rem; font-variant-numeric: tabular-nums; }
+      .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 10px; }
+      form label { display: flex; justify-content: space-between; align-items: center; gap: 8px; font-size: 0.9rem; margin: 5px 0; }
+      form label span.hint { color: var(--muted); font-size: 0.75rem; }
+      input, select { font: inherit; font-size: 0.9rem; color: var(--text); background: #10131a; border: 1px solid #2c313c; border-radius: 6px; padding: 4px 6px; width: 9em; box-sizing: border-box; }
+      input[type='file'] { width: 100%; }
+      fieldset { border: 1px solid #2c313c; border-radius: 8px; margin: 0 0 10px; padding: 6px 10px; }
+      legend { color: var(--muted); font-size: 0.8rem; padding: 0 4px; }
+      table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+      th, td { text-align: right; padding: 4px 8px; border-bottom: 1px solid #262b36; }
+      th:first-child, td:first-child { text-align: left; }
+      .cmp td { font-size: 1.25rem; }
+      .cmp td:first-child { font-size: 1rem; }
+      .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; background: #2a303c; font-size: 0.85rem; margin-left: 6px; }
+      .badge.cpu { background: #4a3a10; color: var(--warn); }
+      dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; font-size: 0.9rem; }
+      dt { font-weight: 600; }
+      dd { margin: 0; color: var(--muted); }
+  
+    `,
+  ];
 
   @state() private s: LabState = parseLabState(location.search).state;
   @state() private paramErrors: string[] = parseLabState(location.search).errors;
