@@ -2,7 +2,8 @@
 // redraws at most once per animation frame however often data arrives, and thins the points to
 // the plot's pixel width (one point per pixel: the mean of the values that fall in it, so a
 // 10-minute run at 1 s buckets costs no more to draw than a 10-second one). (STYLE 10; uPlot.)
-import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
+import { UplotElement } from './uplot-element.js';
+import { css, html, unsafeCSS } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
@@ -51,7 +52,7 @@ export function thinColumns(data: readonly Column[], maxPoints: number): Column[
 }
 
 @customElement('mx-chart')
-export class MxChart extends LitElement {
+export class MxChart extends UplotElement {
   static override styles = [
     unsafeCSS(uplotCss),
     css`
@@ -82,44 +83,13 @@ export class MxChart extends LitElement {
   /** Mark every point (sweeps: a few points, each a run). */
   @property({ type: Boolean }) points = false;
 
-  private plot?: uPlot;
-  private frame = 0;
-  private resize?: ResizeObserver;
   private structure = '';
 
   override render() {
     return html`<h3>${this.heading}</h3>${this.note ? html`<div class="sub">${this.note}</div>` : ''}<div class="plot"></div>`;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.resize = new ResizeObserver(() => this.schedule());
-    this.resize.observe(this);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.resize?.disconnect();
-    cancelAnimationFrame(this.frame);
-    this.frame = 0;
-    this.plot?.destroy();
-    this.plot = undefined;
-  }
-
-  protected override updated(_changed: PropertyValues): void {
-    this.schedule();
-  }
-
-  /** Coalesces every change until the next animation frame. */
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
-
-  private draw(): void {
+  protected override draw(): void {
     const box = this.renderRoot.querySelector('.plot') as HTMLElement | null;
     if (!box) return;
     const width = Math.max(120, Math.floor(box.clientWidth));

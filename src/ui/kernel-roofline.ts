@@ -6,7 +6,8 @@
 // Points of one series may share an intensity (variants of one shape), so the aligned table gives
 // every point its own row (x sorted, repeated where needed) and the ceilings a value on every row.
 // Redraws at most once per animation frame.
-import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
+import { UplotElement } from './uplot-element.js';
+import { css, html, unsafeCSS } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
@@ -52,7 +53,7 @@ export function rooflineColumns(
 }
 
 @customElement('mx-roofline')
-export class MxRoofline extends LitElement {
+export class MxRoofline extends UplotElement {
   static override styles = [
     unsafeCSS(uplotCss),
     css`
@@ -68,9 +69,6 @@ export class MxRoofline extends LitElement {
   @property({ attribute: false }) groups: RooflineGroup[] = [];
   @property({ type: Number }) height = 320;
 
-  private plot?: uPlot;
-  private frame = 0;
-  private resize?: ResizeObserver;
   private structure = '';
 
   override render() {
@@ -79,34 +77,7 @@ export class MxRoofline extends LitElement {
       <div class="plot"></div>`;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.resize = new ResizeObserver(() => this.schedule());
-    this.resize.observe(this);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.resize?.disconnect();
-    cancelAnimationFrame(this.frame);
-    this.frame = 0;
-    this.plot?.destroy();
-    this.plot = undefined;
-  }
-
-  protected override updated(_changed: PropertyValues): void {
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
-
-  private draw(): void {
+  protected override draw(): void {
     const box = this.renderRoot.querySelector('.plot') as HTMLElement | null;
     if (!box || !this.peak) return;
     const width = Math.max(160, Math.floor(box.clientWidth));
