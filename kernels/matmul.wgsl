@@ -7,6 +7,9 @@
 // neighbouring threads read neighbouring workgroup-memory words and write neighbouring columns.
 // Dispatch: ceil(M/BM)·ceil(N/BN) workgroups numbered linearly, id = wid.x + wid.y·params.groups_x
 // (the y dimension is used only past 65535); tile id → (row tile id / tiles_n, col tile id % tiles_n).
+// With NORM (the fused RMSNorm) each row of the product is scaled by 1 / sqrt(mean_k x² + eps):
+// y = rmsnorm(x) · wᵀ when the norm's weight is folded into w; each thread sums the squares of
+// its rows from the x tiles it already reads.
 // Limits: TM, TN <= MAX_T (the register arrays' size); (BM + BN)·TK·4 bytes of workgroup memory.
 override WGX: u32 = 16;
 override WGY: u32 = 16;
@@ -15,6 +18,7 @@ override TN: u32 = 4;
 override TK: u32 = 16;
 override BM: u32 = WGY * TM;
 override BN: u32 = WGX * TN;
+override NORM: bool = false;
 
 const MAX_T = 8u;
 
@@ -26,6 +30,7 @@ struct Params {
   tiles: u32,     // ceil(M / BM) * tiles_n
   groups_x: u32,  // workgroups along x in the dispatch
   residual: u32,  // 1: add r
+  eps: f32,       // the fused RMSNorm's epsilon (NORM)
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -55,6 +60,7 @@ fn main(
   var acc: array<f32, MAX_T * MAX_T>; // acc[i * MAX_T + j], zero-initialised
   var a: array<f32, MAX_T>;
   var b: array<f32, MAX_T>;
+  var ss: array<f32, MAX_T>;
 
   for (var k0 = 0u; k0 < K; k0 += TK) {
     // Cooperative loads; consecutive threads read consecutive k of one row.
@@ -80,6 +86,7 @@ fn main(
     for (var kk = 0u; kk < TK; kk++) {
       for (var i = 0u; i < TM; i++) { a[i] = xs[kk * BM + lid.y + i * WGY]; }
       for (var j = 0u; j < TN; j++) { b[j] = ws[kk * BN + lid.x + j * WGX]; }
+      if (NORM) { for (var i = 0u; i < TM; i++) { ss[i] = fma(a[i], a[i], ss[i]); } }
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) {
           acc[i * MAX_T + j] = fma(a[i], b[j], acc[i * MAX_T + j]);
@@ -92,10 +99,12 @@ fn main(
   for (var i = 0u; i < TM; i++) {
     let m = m0 + lid.y + i * WGY;
     if (m >= M) { break; }
+    var scale = 1.0;
+    if (NORM) { scale = 1.0 / sqrt(ss[i] / f32(K) + params.eps); }
     for (var j = 0u; j < TN; j++) {
       let n = n0 + lid.x + j * WGX;
       if (n >= N) { break; }
-      var v = acc[i * MAX_T + j];
+      var v = acc[i * MAX_T + j] * scale;
       if (params.residual != 0u) { v += r[m * N + n]; }
       y[m * N + n] = v;
     }

@@ -1,4 +1,7 @@
 // Matrix-vector product for few rows: y(M, N) = x(M, K) · w(N, K)ᵀ [+ r(M, N)].
+// With NORM (the fused RMSNorm), each row of the product is scaled by 1 / sqrt(mean_k x² + eps):
+// y = rmsnorm(x) · wᵀ when the norm's weight g is folded into w (w[n, k] · g[k]). Each column's
+// TPC lanes see all of K, so they sum the row's squares beside the dot products and reduce both.
 // Bindings: x (M*K) f32; w (N*K) f32, rows are output features (llama2.c order); r (M*N) f32,
 //   read only when params.residual != 0 (bind any read-only buffer otherwise); y (M*N) f32; params.
 // A workgroup of TPC·COLS threads computes COLS output columns for ROWS rows: each column gets TPC
@@ -11,6 +14,7 @@ override TPC: u32 = 64;
 override COLS: u32 = 4;
 override ROWS: u32 = 1;
 override WG: u32 = TPC * COLS;
+override NORM: bool = false;
 
 const MAX_ROWS = 8u;
 
@@ -22,6 +26,7 @@ struct Params {
   tiles: u32,     // ceil(M / ROWS) * col_tiles
   groups_x: u32,  // workgroups along x in the dispatch
   residual: u32,  // 1: add r
+  eps: f32,       // the fused RMSNorm's epsilon (NORM)
 }
 
 // main reads x and w as f32, main_vec4 as vec4<f32>: each entry point uses one pair.
@@ -34,7 +39,9 @@ struct Params {
 @group(0) @binding(4) var<uniform> params: Params;
 
 var<workgroup> red: array<f32, ROWS * WG>; // red[row * WG + thread]
+var<workgroup> red_ss: array<f32, ROWS * WG>; // the same for the sums of squares (NORM)
 var<private> acc: array<f32, MAX_ROWS>;
+var<private> ss: array<f32, MAX_ROWS>;
 
 // This thread's first row, output column and lane (index among the column's TPC threads).
 struct Work { m0: u32, n: u32, lane: u32 }
@@ -46,10 +53,12 @@ fn locate(tile: u32, li: u32) -> Work {
 // Reduces acc over the TPC threads of each column and writes the column's outputs.
 fn reduce_and_store(li: u32, work: Work) {
   for (var i = 0u; i < ROWS; i++) { red[i * WG + li] = acc[i]; }
+  if (NORM) { for (var i = 0u; i < ROWS; i++) { red_ss[i * WG + li] = ss[i]; } }
   workgroupBarrier();
   for (var s = TPC / 2u; s > 0u; s >>= 1u) {
     if (work.lane < s) {
       for (var i = 0u; i < ROWS; i++) { red[i * WG + li] += red[i * WG + li + s]; }
+      if (NORM) { for (var i = 0u; i < ROWS; i++) { red_ss[i * WG + li] += red_ss[i * WG + li + s]; } }
     }
     workgroupBarrier();
   }
@@ -59,6 +68,7 @@ fn reduce_and_store(li: u32, work: Work) {
       if (m >= params.M) { break; }
       let o = m * params.N + work.n;
       var v = red[i * WG + li];
+      if (NORM) { v *= 1.0 / sqrt(red_ss[i * WG + li] / f32(params.K) + params.eps); }
       if (params.residual != 0u) { v += r[o]; }
       y[o] = v;
     }
@@ -77,7 +87,11 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
       let wv = w4[wo + k];
       for (var i = 0u; i < ROWS; i++) {
         let m = work.m0 + i;
-        if (m < params.M) { acc[i] += dot(x4[m * K4 + k], wv); }
+        if (m < params.M) {
+          let xv = x4[m * K4 + k];
+          acc[i] += dot(xv, wv);
+          if (NORM) { ss[i] += dot(xv, xv); }
+        }
       }
     }
   }
@@ -96,7 +110,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let wv = w[wo + k];
       for (var i = 0u; i < ROWS; i++) {
         let m = work.m0 + i;
-        if (m < params.M) { acc[i] = fma(x[m * K + k], wv, acc[i]); }
+        if (m < params.M) {
+          let xv = x[m * K + k];
+          acc[i] = fma(xv, wv, acc[i]);
+          if (NORM) { ss[i] = fma(xv, xv, ss[i]); }
+        }
       }
     }
   }

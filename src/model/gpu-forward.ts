@@ -11,7 +11,7 @@ import type { GpuContext } from '../gpu/device.js';
 import { BufferPool, bufferFrom, STORAGE } from '../gpu/buffers.js';
 import { UniformArena } from '../gpu/uniforms.js';
 import { Profiler } from '../gpu/profiler.js';
-import { encodeMatmul } from '../gpu/ops/matmul.js';
+import { encodeMatmul, foldNormWeight } from '../gpu/ops/matmul.js';
 import { encodeRmsnorm } from '../gpu/ops/rmsnorm.js';
 import { encodeRope } from '../gpu/ops/rope.js';
 import { encodeSwigluPairs, interleaveRows } from '../gpu/ops/swiglu.js';
@@ -31,13 +31,22 @@ export interface GpuBackendOptions {
   kvBudgetBytes?: number;
   /** Times every kernel in its own pass when given. */
   profiler?: Profiler;
+  /**
+   * Fuse each RMSNorm into the matmul that follows it (default true): the norm's weight is folded
+   * into the matmul's weight at upload and the matmul scales its rows by 1/rms (MatmulOptions.norm),
+   * saving a dispatch and an (M, dim) round trip per norm. false runs the separate rmsnorm kernel.
+   */
+  fuseNorm?: boolean;
 }
 
+/** Largest extra copy of a shared embedding/classifier matrix made to fold the final norm into it. */
+const MAX_FOLDED_CLASSIFIER_BYTES = 32 * 2 ** 20;
+
 interface GpuLayer {
-  rmsAtt: GPUBuffer; // (dim)
+  rmsAtt?: GPUBuffer; // (dim); absent when folded into wqkv
   wqkv: GPUBuffer; // (dim + 2·kvDim, dim): rows of wq, then wk, then wv: one matmul for all three
   wo: GPUBuffer; // (dim, dim)
-  rmsFfn: GPUBuffer; // (dim)
+  rmsFfn?: GPUBuffer; // (dim); absent when folded into w13
   w13: GPUBuffer; // (2·hidden, dim): rows of w1 (gate) and w3 (up) interleaved, one matmul for both
   w2: GPUBuffer; // (dim, hidden)
   kCache: GPUBuffer; // (numBlocks, blockSize, nKvHeads, headDim)
@@ -98,8 +107,11 @@ export class GpuBackend implements Backend {
   private readonly weights: GPUBuffer[] = [];
   private readonly layers: GpuLayer[] = [];
   private readonly tokenEmbedding: GPUBuffer;
-  private readonly rmsFinal: GPUBuffer;
+  /** The final norm's weight; absent when folded into wcls. */
+  private readonly rmsFinal?: GPUBuffer;
   private readonly wcls: GPUBuffer;
+  /** Which norms run fused into their matmul (see GpuBackendOptions.fuseNorm). */
+  readonly fusedNorms: { layers: boolean; final: boolean };
   private readonly allocator: BlockAllocator;
   private readonly blockTable: Uint32Array<ArrayBuffer>; // (maxSequences, maxBlocksPerSeq)
   private readonly seqBlocks: (number[] | undefined)[];
@@ -147,20 +159,27 @@ export class GpuBackend implements Backend {
       return b;
     };
     const w = model.weights;
+    const fuse = options.fuseNorm ?? true;
+    const shared = w.wcls === w.tokenEmbedding;
+    this.fusedNorms = { layers: fuse, final: fuse && (!shared || w.wcls.length * 4 <= MAX_FOLDED_CLASSIFIER_BYTES) };
     this.tokenEmbedding = up(w.tokenEmbedding, 'token_embedding');
-    this.rmsFinal = up(w.rmsFinal, 'rms_final');
-    this.wcls = w.wcls === w.tokenEmbedding ? this.tokenEmbedding : up(w.wcls, 'wcls');
+    if (this.fusedNorms.final) this.wcls = up(foldNormWeight(w.wcls, w.rmsFinal, c.vocabSize, c.dim), 'wcls·rms_final');
+    else {
+      this.rmsFinal = up(w.rmsFinal, 'rms_final');
+      this.wcls = shared ? this.tokenEmbedding : up(w.wcls, 'wcls');
+    }
+    const fold = (m: Float32Array, g: Float32Array, rows: number) => (fuse ? foldNormWeight(m, g, rows, c.dim) : m);
+    const qkvRows = c.dim + 2 * kvd;
     const cacheBytes = this.numBlocks * blockBytes;
     w.layers.forEach((l, i) => {
       const kCache = this.device.createBuffer({ label: `k_cache.${i}`, size: cacheBytes, usage: STORAGE });
       const vCache = this.device.createBuffer({ label: `v_cache.${i}`, size: cacheBytes, usage: STORAGE });
       this.weights.push(kCache, vCache);
       this.layers.push({
-        rmsAtt: up(l.rmsAtt, `rms_att.${i}`),
-        wqkv: up(concatRows(l.wq, l.wk, l.wv), `wqkv.${i}`),
+        ...(fuse ? {} : { rmsAtt: up(l.rmsAtt, `rms_att.${i}`), rmsFfn: up(l.rmsFfn, `rms_ffn.${i}`) }),
+        wqkv: up(fold(concatRows(l.wq, l.wk, l.wv), l.rmsAtt, qkvRows), fuse ? `wqkv·rms_att.${i}` : `wqkv.${i}`),
         wo: up(l.wo, `wo.${i}`),
-        rmsFfn: up(l.rmsFfn, `rms_ffn.${i}`),
-        w13: up(interleaveRows(l.w1, l.w3, c.hiddenDim, c.dim), `w13.${i}`),
+        w13: up(fold(interleaveRows(l.w1, l.w3, c.hiddenDim, c.dim), l.rmsFfn, 2 * c.hiddenDim), fuse ? `w13·rms_ffn.${i}` : `w13.${i}`),
         w2: up(l.w2, `w2.${i}`),
         kCache,
         vCache,
@@ -376,12 +395,17 @@ export class GpuBackend implements Backend {
 
     let x = s.x!;
     let x2 = s.x2!;
+    const norm = { eps: c.normEps };
     op('embedding', (p) => encodeEmbedding(d, p, arena, this.tokenEmbedding, s.tokens!, x, T, c.dim));
     for (const L of this.layers) {
-      op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, L.rmsAtt, s.xb!, T, c.dim, c.normEps));
+      // The attention norm fused into the qkv matmul (or its own dispatch; fuseNorm).
       // q, k and v from one matmul; RoPE on the q and k heads (adjacent at the start of each row)
       // in one dispatch; K/V copied into the paged cache straight from the fused rows.
-      op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wqkv, s.qkv!, T, qkvW, c.dim));
+      if (L.rmsAtt) {
+        const g = L.rmsAtt;
+        op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, g, s.xb!, T, c.dim, c.normEps));
+        op('matmul qkv', (p) => encodeMatmul(d, p, arena, s.xb!, L.wqkv, s.qkv!, T, qkvW, c.dim));
+      } else op('matmul qkv', (p) => encodeMatmul(d, p, arena, x, L.wqkv, s.qkv!, T, qkvW, c.dim, { norm }));
       op('rope', (p) => encodeRope(d, p, arena, s.qkv!, s.positions!, T, c.nHeads + c.nKvHeads, hd, c.ropeTheta, { rowStride: qkvW }));
       op('kv write', (p) =>
         encodeKvWrite(d, p, arena, this.layout, s.qkv!, s.qkv!, L.kCache, L.vCache, s.blockTable!, s.tokMeta!, T, 0, {
@@ -407,9 +431,13 @@ export class GpuBackend implements Backend {
       }
       op('matmul wo', (p) => encodeMatmul(d, p, arena, s.att!, L.wo, x2, T, c.dim, c.dim, { residual: x }));
       [x, x2] = [x2, x];
-      op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, L.rmsFfn, s.xb!, T, c.dim, c.normEps));
-      // Gate and up projections in one matmul (interleaved rows), then silu(gate)·up on the pairs.
-      op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w13, s.hb13!, T, 2 * c.hiddenDim, c.dim));
+      // Gate and up projections in one matmul (interleaved rows; the FFN norm fused in), then
+      // silu(gate)·up on the pairs.
+      if (L.rmsFfn) {
+        const g = L.rmsFfn;
+        op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, x, g, s.xb!, T, c.dim, c.normEps));
+        op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.xb!, L.w13, s.hb13!, T, 2 * c.hiddenDim, c.dim));
+      } else op('matmul ffn', (p) => encodeMatmul(d, p, arena, x, L.w13, s.hb13!, T, 2 * c.hiddenDim, c.dim, { norm }));
       op('swiglu', (p) => encodeSwigluPairs(d, p, arena, s.hb13!, s.hs!, T * c.hiddenDim));
       op('matmul ffn', (p) => encodeMatmul(d, p, arena, s.hs!, L.w2, x2, T, c.dim, c.hiddenDim, { residual: x }));
       [x, x2] = [x2, x];
@@ -417,8 +445,11 @@ export class GpuBackend implements Backend {
     if (S > 0) {
       // Gather each entry's last row (the embedding kernel is a row gather), norm, classify, sample.
       op('gather', (p) => encodeEmbedding(d, p, arena, x, s.lastRows!, s.xl!, S, c.dim));
-      op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, s.xl!, this.rmsFinal, s.xln!, S, c.dim, c.normEps));
-      op('classifier', (p) => encodeMatmul(d, p, arena, s.xln!, this.wcls, s.logits!, S, c.vocabSize, c.dim));
+      const gFinal = this.rmsFinal;
+      if (gFinal) {
+        op('rmsnorm', (p) => encodeRmsnorm(d, p, arena, s.xl!, gFinal, s.xln!, S, c.dim, c.normEps));
+        op('classifier', (p) => encodeMatmul(d, p, arena, s.xln!, this.wcls, s.logits!, S, c.vocabSize, c.dim));
+      } else op('classifier', (p) => encodeMatmul(d, p, arena, s.xl!, this.wcls, s.logits!, S, c.vocabSize, c.dim, { norm }));
       op('sample', (p) => encodeSample(d, p, arena, s.logits!, s.sampling!, s.next!, S, c.vocabSize));
     }
     pass?.end();

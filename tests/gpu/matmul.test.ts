@@ -6,12 +6,13 @@ import { pipelineCount } from '../../src/gpu/pipelines.js';
 import {
   chooseMatmulVariant,
   encodeMatmul,
+  foldNormWeight,
   MATMUL_VARIANTS,
   type MatmulDispatch,
   type MatmulOptions,
   type MatmulVariant,
 } from '../../src/gpu/ops/matmul.js';
-import { matmul } from '../../src/ops/reference.js';
+import { matmul, rmsnorm } from '../../src/ops/reference.js';
 import { Rng } from '../../src/ops/random.js';
 
 // Tolerance: inputs are uniform in [-1, 1), so each output is a sum of K terms of size <= 1 whose
@@ -68,6 +69,7 @@ async function runMatmul(
   res: Resources,
   c: Case,
   variant?: MatmulOptions['variant'],
+  norm?: MatmulOptions['norm'],
 ): Promise<{ y: Float32Array; d: MatmulDispatch }> {
   const gx = res.track(bufferFrom(device, c.x));
   const gw = res.track(bufferFrom(device, c.w));
@@ -76,7 +78,7 @@ async function runMatmul(
   const arena = res.track(new UniformArena(device, 2));
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
-  const d = encodeMatmul(device, pass, arena, gx, gw, gy, c.M, c.N, c.K, { residual: gr, variant });
+  const d = encodeMatmul(device, pass, arena, gx, gw, gy, c.M, c.N, c.K, { residual: gr, variant, norm });
   pass.end();
   arena.flush();
   device.queue.submit([enc.finish()]);
@@ -139,6 +141,40 @@ describe('matmul kernels', () => {
         res.destroyAll();
       }
     }
+  });
+
+  gpuTest('fused RMSNorm: rmsnorm(x, g)·wᵀ [+ r] from the folded weight, every variant, against the unfused reference', async ({ device }, res) => {
+    const r = new Rng(11);
+    const eps = 1e-5;
+    for (const v of MATMUL_VARIANTS) {
+      for (const [M, N, K, residual] of [
+        [1, 63, 64, false],
+        [3, 5, 17, true],
+        [4, 40, 96, false],
+        [17, 130, 64, true],
+        [70, 33, 172, false],
+      ] as [number, number, number, boolean][]) {
+        const c = makeCase(r, M, N, K, residual);
+        // Rows of very different scales (the norm must undo each), and a norm weight far from 1.
+        for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) c.x[m * K + k] = c.x[m * K + k]! * 3 ** ((m % 5) - 2);
+        const g = r.floats(K).map((u) => 0.5 + 2 * Math.abs(u));
+        const folded = { ...c, w: foldNormWeight(c.w, g, N, K) };
+        const { y } = await runMatmul(device, res, folded, v.name, { eps });
+        // The unfused reference: normalize, then multiply by the original weight.
+        const want = matmul(rmsnorm(c.x, g, M, K, eps), c.w, M, N, K, c.r);
+        try {
+          expectClose(y, want, atolFor(K), RTOL);
+        } catch (e) {
+          throw new Error(`${v.name}+norm M=${M} N=${N} K=${K}: ${(e as Error).message}`);
+        }
+        res.destroyAll();
+      }
+    }
+  });
+
+  it('foldNormWeight scales each column by the norm weight and checks its sizes', () => {
+    expect([...foldNormWeight(new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 10, 100]), 2, 3)]).toEqual([1, 20, 300, 4, 50, 600]);
+    expect(() => foldNormWeight(new Float32Array(6), new Float32Array(2), 2, 3)).toThrow(/expected N·K = 2·3 and K/);
   });
 
   gpuTest('more than 65535 workgroups wrap into the y dimension', async ({ device }, res) => {

@@ -138,7 +138,8 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     if ((c.TPC & (c.TPC - 1)) !== 0) throw bad(`TPC must be a power of two, got ${c.TPC}`);
     if (c.ROWS > KERNEL_MAX_ROWS) throw bad(`ROWS must be <= ${KERNEL_MAX_ROWS}`);
     threads = c.TPC * c.COLS;
-    sharedBytes = c.ROWS * threads * 4;
+    // Two reduction arrays: the partial products and the fused norm's sums of squares.
+    sharedBytes = 2 * c.ROWS * threads * 4;
   }
   const lim = device.limits;
   if (threads > lim.maxComputeInvocationsPerWorkgroup) {
@@ -154,6 +155,23 @@ export interface MatmulOptions {
   residual?: GPUBuffer;
   /** Forces a variant (by object or name) instead of the current rule (chooseMatmulVariant by default). */
   variant?: MatmulVariant | MatmulVariantName;
+  /**
+   * The fused RMSNorm: each row of the product is scaled by 1 / sqrt(mean(x_row²) + eps), so that
+   * y = rmsnorm(x, g) · wᵀ when w holds the norm's weight folded in (foldNormWeight). Saves the
+   * norm's dispatch and its (M, K) round trip through memory.
+   */
+  norm?: { eps: number };
+}
+
+/** w(N, K) with the RMSNorm weight g(K) folded into its columns: w'[n, k] = w[n, k] · g[k] (for MatmulOptions.norm). */
+export function foldNormWeight(w: Float32Array, g: Float32Array, N: number, K: number): Float32Array {
+  if (g.length !== K || w.length !== N * K) throw new Error(`foldNormWeight: w has ${w.length} values and g ${g.length}; expected N·K = ${N}·${K} and K`);
+  const out = new Float32Array(N * K);
+  for (let n = 0; n < N; n++) {
+    const o = n * K;
+    for (let k = 0; k < K; k++) out[o + k] = w[o + k]! * g[k]!;
+  }
+  return out;
 }
 
 /** What encodeMatmul dispatched, for profiler labels and the kernel view. */
@@ -165,7 +183,8 @@ export interface MatmulDispatch {
 }
 
 /**
- * Records y(M, N) = x(M, K) · w(N, K)ᵀ [+ residual] into `pass` (one dispatch).
+ * Records y(M, N) = x(M, K) · w(N, K)ᵀ [+ residual] into `pass` (one dispatch); with `norm`,
+ * y = rmsnorm(x) · wᵀ [+ residual] (w holding the norm's weight, see foldNormWeight).
  * x: (M, K), w: (N, K) (out, in) row-major, y: (M, N); all f32.
  */
 export function encodeMatmul(
@@ -220,9 +239,11 @@ export function encodeMatmul(
     colTiles = ceilDiv(N, c.COLS);
     tiles = ceilDiv(M, c.ROWS) * colTiles;
   }
-  const p = getPipeline(device, kernel, { ...variant.constants }, entryPoint);
+  const norm = opts.norm;
+  if (norm && !(Number.isFinite(norm.eps) && norm.eps >= 0)) throw new Error(`${op}: norm.eps must be a finite number >= 0, got ${norm.eps}`);
+  const p = getPipeline(device, kernel, norm ? { ...variant.constants, NORM: 1 } : { ...variant.constants }, entryPoint);
   const [gx, gy] = dispatch1d(tiles);
-  const params = arena.alloc('uuuuuuu', [M, N, K, colTiles, tiles, gx, residual ? 1 : 0]);
+  const params = arena.alloc('uuuuuuuf', [M, N, K, colTiles, tiles, gx, residual ? 1 : 0, norm?.eps ?? 0]);
   pass.setPipeline(p);
   // Without a residual the kernel never reads binding 2; x stands in (a second read-only binding).
   pass.setBindGroup(0, bindBuffers(device, p, [x, w, residual ?? x, y, params], `${kernel}:${variant.name}`));
