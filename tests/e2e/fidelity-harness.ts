@@ -1,4 +1,4 @@
-// The fidelity harness (tests/e2e/sim-fidelity.test.ts explains the design): live replays of
+// The fidelity harness (tests/e2e/sim-fidelity.solo.test.ts explains the design): live replays of
 // generated traces on the Engine over GpuBackend, the calibration, and the simulation of the
 // evaluation parts. Kept apart from the test so that it can be run and studied on its own.
 import { GpuBackend } from '../../src/model/gpu-forward.js';
@@ -10,11 +10,11 @@ import type { RequestRecord, StepRecord } from '../../src/metrics/records.js';
 import type { Trace, TraceRequest } from '../../src/traffic/types.js';
 import { randomModel } from '../model/helpers.js';
 
-export const PARTS = 3;
-/** Evaluation load: this fraction of the capacity estimated from the first calibration part. */
-export const LOAD = 0.5;
+export const PARTS = 6;
+/** Evaluation load: this fraction of the capacity (at full batch) the first calibration part's fit gives. */
+export const LOAD = 0.4;
 /** Simulations per evaluation part (seeds of the step-time draws); their mean is the simulator's figure. */
-export const SIM_SEEDS = 8;
+export const SIM_SEEDS = 16;
 /** The clock of the live runs (see the test's header): this process's CPU time, or the wall clock. */
 export const CLOCK: ClockKind = (process.env.FIDELITY_CLOCK as ClockKind | undefined) ?? 'cpu';
 export const KV = { numBlocks: 128, blockSize: 16 };
@@ -22,8 +22,8 @@ export const SCHED = { maxBatch: 16, tokenBudget: 64, maxPrefillChunk: 64, kv: K
 const PROMPT = { min: 8, max: 32 };
 const OUTPUT = { min: 4, max: 24 };
 /** Requests per calibration part and per evaluation part. */
-const CAL_N = 70;
-const EVAL_N = 80;
+const CAL_N = 50;
+const EVAL_N = 60;
 const MEAN_PROMPT = (PROMPT.min + PROMPT.max) / 2;
 const MEAN_OUTPUT = (OUTPUT.min + OUTPUT.max) / 2;
 
@@ -145,21 +145,27 @@ export async function runFidelity(
   const clock = options.clock ?? CLOCK;
   const model = randomModel(5, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 64, seqLen: 128 });
   const backend = track(new GpuBackend(gpu, model, { maxSequences: SCHED.maxBatch, maxTokensPerStep: SCHED.tokenBudget, ...gpuKvOptions(model.config, KV) }));
-  // A pilot burst compiles the pipelines and gives a first estimate of capacity, which scales
-  // the traffic of every part (the same test on a faster device offers it more requests/s).
+  // A warm-up burst compiles the pipelines (its first steps take seconds: not a step time), then a
+  // pilot burst gives a first estimate of capacity, which scales the calibration traffic (the
+  // same test on a faster device offers it more requests/s).
+  await replay(backend, makeTrace(98, 24, () => 200), 0, clock);
   const pilot = await replay(backend, makeTrace(99, 40, () => 200), 1, clock);
-  const capacity = capacityRate(calibrateStepTime(pilot.steps));
-  const rate = load * capacity;
+  const pilotCapacity = capacityRate(calibrateStepTime(pilot.steps));
 
   const calSteps: StepRecord[] = [];
   const evals: LiveRun[] = [];
+  let rate = 0;
   const t0 = performance.now();
   for (let k = 0; k < parts; k++) {
     // Calibration: Poisson at a rate that steps through 20% to 120% of the pilot's capacity
     // estimate, one level a second: batches from 1 to full, prefills alone and together.
     const levels = [0.2, 0.6, 1.2, 0.4, 0.9];
-    const cal = await replay(backend, makeTrace(100 + k, CAL_N, (t) => capacity * levels[Math.floor(t) % levels.length]!), 200 + k, clock);
+    const cal = await replay(backend, makeTrace(100 + k, CAL_N, (t) => pilotCapacity * levels[Math.floor(t) % levels.length]!), 200 + k, clock);
     calSteps.push(...cal.steps);
+    // The evaluation rate: `load` × the capacity the first calibration part's fit gives (its
+    // ~200 steps of every shape estimate it far better than the pilot's burst); the same rate
+    // for every part.
+    if (k === 0) rate = load * capacityRate(calibrateStepTime(cal.steps));
     evals.push(await replay(backend, makeTrace(300 + k, EVAL_N, () => rate), 400 + k, clock));
   }
   const liveSeconds = (performance.now() - t0) / 1000;

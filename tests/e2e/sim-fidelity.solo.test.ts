@@ -18,26 +18,29 @@
 //   files beside this one), and the wall clock would time their work too, at random. Waiting for
 //   an arrival spins on that clock. FIDELITY_CLOCK=wall runs it on the wall clock instead.
 //
-// Made robust for a loaded two-core machine:
-// - The calibration run and the evaluation run are each played in three parts, alternately
-//   (cal 1, eval 1, cal 2, eval 2, cal 3, eval 3), so both sample the machine over the same
-//   stretch of time; the fit uses every calibration step (~700).
+// Made robust for a two-core machine whose "GPU" is its CPU:
+// - This file runs alone ('solo' project, after every other suite: vitest.config.ts): other test
+//   files on the same two cores made SwiftShader's step times drift by 10-30% between the
+//   calibration and the evaluation parts.
+// - A warm-up burst compiles the pipelines first (compiling is not a step time).
+// - The calibration run and the evaluation run are each played in six parts, alternately (cal 1,
+//   eval 1, ..., cal 6, eval 6), so both sample the machine over the same stretch of time; the
+//   fit uses every calibration step (~1,200).
 // - The calibration traffic is varied: Poisson at a rate stepping through 20% to 120% of the
 //   capacity a pilot burst estimates (batches from 1 to full, prefills alone and together).
-// - The evaluation load is 50% of that capacity: the engine batches (3 to 5 sequences a step on
-//   average) without sitting near saturation, where the mean TTFT would hinge on a few percent of
+// - The evaluation load is 40% of the capacity at full batch that the first calibration part's
+//   fit gives (a fit on ~200 steps of every shape: far steadier than the pilot's). On this
+//   machine that keeps the server ~80-90% of the time busy at 2.5-3.5 sequences a step: the
+//   engine batches, and the mean TTFT, mostly the wait for the step in flight plus the prefill
+//   step, is not dominated by queueing near saturation, where it would hinge on a few percent of
 //   speed.
-// - Step times on such a machine vary a lot around the fit (MAPE ~40%): the model keeps that
+// - Step times on such a machine vary a lot around the fit (MAPE ~30%): the model keeps that
 //   spread (calibrateStepTime's `noise`: the wait for a step in flight grows with E[S²]/E[S]),
-//   and the simulator's figure is its mean over 8 seeds of those draws.
+//   and the simulator's figure is its mean over 16 seeds of those draws.
 //
-// Tolerances. Throughput: 10%, the issue's figure (measured: within 2% run after run). Mean TTFT:
-// the issue asks 10%, but on SwiftShader sharing two cores with other test files the live mean
-// TTFT of the same 240-request trace moves by about ±15% from one run to the next, and the fit by
-// about as much: in nine trials of this design (four of them beside browser and GPU tests) single
-// runs differed from the simulation by −17% to +16%, five of them within 10%. So this test holds
-// mean TTFT to 30% and prints whether the issue's 10% was met; it does not claim the 10% here.
-// On a quiet machine or a real GPU the 10% target is what to expect; that is not shown here.
+// Tolerances: the issue's, 10% for both. Measured in this design (runs beside other work, before
+// it ran solo): throughput within 2%, mean TTFT within −8% to +3% in 7 of 8 runs, one at −25% with
+// a browser benchmark running beside it; the solo figures are in the closing note of issue 5.
 import { expect } from 'vitest';
 import { gpuTest } from '../helpers/gpu.js';
 import { table } from '../../src/sim/index.js';
@@ -45,12 +48,9 @@ import { runFidelity } from './fidelity-harness.js';
 
 /** The issue's acceptance: both figures within 10%. */
 const TARGET = 0.1;
-/** What this test asserts (see the header): throughput at the target, mean TTFT at 30%. */
-const THROUGHPUT_TOLERANCE = 0.1;
-const TTFT_TOLERANCE = 0.3;
 
 gpuTest(
-  'a live run and the simulator calibrated from another live run agree on throughput (10%) and mean TTFT (30% asserted, 10% reported)',
+  'a live run and the simulator calibrated from another live run agree on throughput and mean TTFT within 10%',
   async (gpu, res) => {
     const f = await runFidelity(gpu, (r) => res.track(r));
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}%`;
@@ -66,19 +66,18 @@ gpuTest(
           `${(fit.a * 1e3).toFixed(2)} ms + ${(fit.b * 1e3).toFixed(3)} ms·decode + ${(fit.c * 1e3).toFixed(3)} ms·prefill + ${(fit.d * 1e6).toFixed(2)} µs·context` +
           `${fit.unidentified.length ? ` (unidentified: ${fit.unidentified.join(', ')})` : ''}; step-time factors ${factors[0]!.toFixed(2)}–${factors[factors.length - 1]!.toFixed(2)}×`,
         table(
-          ['evaluation trace', 'live', `simulated (mean of ${f.sim.seeds} seeds)`, 'error', `within ${TARGET * 100}% (the issue)`],
+          ['evaluation trace', 'live', `simulated (mean of ${f.sim.seeds} seeds)`, 'error', `within ${TARGET * 100}%`],
           [
             ['throughput (output tokens/s)', f.live.throughput.toFixed(1), f.sim.throughput.toFixed(1), pct(f.errors.throughput), within(f.errors.throughput)],
             ['mean TTFT', `${(f.live.meanTtft * 1e3).toFixed(1)} ms`, `${(f.sim.meanTtft * 1e3).toFixed(1)} ms`, pct(f.errors.meanTtft), within(f.errors.meanTtft)],
             ['steps', String(f.live.steps), String(f.sim.steps), '', ''],
           ],
         ),
-        `asserted: throughput within ${THROUGHPUT_TOLERANCE * 100}%, mean TTFT within ${TTFT_TOLERANCE * 100}% (see the test's header for why)`,
       ].join('\n'),
     );
     expect(f.live.meanBatch).toBeGreaterThan(2); // the load batches
-    expect(Math.abs(f.errors.throughput)).toBeLessThanOrEqual(THROUGHPUT_TOLERANCE);
-    expect(Math.abs(f.errors.meanTtft)).toBeLessThanOrEqual(TTFT_TOLERANCE);
+    expect(Math.abs(f.errors.throughput)).toBeLessThanOrEqual(TARGET);
+    expect(Math.abs(f.errors.meanTtft)).toBeLessThanOrEqual(TARGET);
   },
   150_000,
 );
