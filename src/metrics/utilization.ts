@@ -10,7 +10,8 @@
 //   (GPUs x wall). The GPU count is an input: a GPU that never ran a step has no records.
 // - Tokens:
 //   output tokens (from RequestRecords): every token a request produced, its first token at
-//     firstToken and the other outputTokens - 1 spread evenly over [firstToken, finish];
+//     firstToken and the other outputTokens - 1 spread evenly over [firstToken, finish] (over
+//     [firstToken, now] for a request still running: now is when the records were taken);
 //   decode tokens (from StepRecords): the steps' decodeTokens (one per decoding sequence per
 //     step; the first token of a request comes from its prefill and is not among them);
 //   all tokens (from StepRecords): prefill + decode tokens processed, including prompts
@@ -47,6 +48,8 @@ export interface UtilizationOptions extends Span {
   gpus: number;
   /** Requests, for output tokens/s (first tokens included). */
   requests?: readonly RequestRecord[];
+  /** When the records were taken (default t1): tokens of requests still running spread up to it. */
+  now?: number;
   /** Capacity of one GPU, tokens/s. */
   capacityTokensPerS?: number;
   /** Default 'output'. */
@@ -116,14 +119,17 @@ function checkGpu(s: StepRecord, gpus: number): void {
 }
 
 /** Output tokens of requests in [t0, t1) (see the file header for how they are placed in time). */
-export function outputTokensIn(requests: readonly RequestRecord[], t0: number, t1: number): number {
+export function outputTokensIn(requests: readonly RequestRecord[], t0: number, t1: number, now = t1): number {
   let n = 0;
   for (const r of requests) {
     if (r.firstToken === undefined || r.outputTokens < 1) continue;
     if (r.firstToken >= t0 && r.firstToken < t1) n += 1;
     const rest = r.outputTokens - 1;
     if (rest > 0) {
-      const end = r.finish !== undefined && r.finish > r.firstToken ? r.finish : r.firstToken;
+      // A finished request made its tokens over [firstToken, finish]; one still running, over
+      // [firstToken, now] so far (not all at its first token).
+      const stop = r.finish ?? Math.max(now, r.firstToken);
+      const end = stop > r.firstToken ? stop : r.firstToken;
       n += rest * overlapFraction(r.firstToken, end, t0, t1);
     }
   }
@@ -187,7 +193,7 @@ export function utilization(steps: readonly StepRecord[], options: UtilizationOp
     meanQueueDepth: 0,
   };
   if (options.requests) {
-    report.outputTokens = outputTokensIn(options.requests, t0, t1);
+    report.outputTokens = outputTokensIn(options.requests, t0, t1, options.now ?? t1);
     report.outputTokensPerS = report.outputTokens / wall;
   }
   if (options.capacityTokensPerS !== undefined) {

@@ -89,6 +89,16 @@ describe('utilization over a span', () => {
     expect(outputTokensIn(requests, 10, 12)).toBeCloseTo(2 + 3, 12); // rB's other half, all of rC
   });
 
+  it('a request still running spreads its tokens so far up to the time the records were taken', () => {
+    const running: RequestRecord = { id: 9, tenant: 0, arrival: 0, firstToken: 1, promptTokens: 4, outputTokens: 51, maxOutputTokens: 100, status: 'running', preemptions: 0 };
+    // 50 tokens after the first, made over [1, 11): 5 per second.
+    expect(outputTokensIn([running], 2, 10, 11)).toBeCloseTo(40, 12);
+    expect(outputTokensIn([running], 0, 2, 11)).toBeCloseTo(1 + 5, 12);
+    // Taken at t1 by default.
+    expect(outputTokensIn([running], 1, 6)).toBeCloseTo(51, 12);
+    expect(utilization([], { t0: 2, t1: 10, gpus: 1, requests: [running], now: 11 }).outputTokensPerS).toBeCloseTo(5, 12);
+  });
+
   it('capacity utilization on each basis', () => {
     const all = utilization(steps, { t0: 0, t1: 10, gpus: 3, capacityTokensPerS: 10, capacityBasis: 'all' });
     expect(all.capacityTokensPerS).toBe(30);
