@@ -13,7 +13,7 @@ import { empiricalLengths, lengthSampler, type LengthDist } from '../traffic/len
 import { deriveSeed, exponential, lognormalParams, normal } from '../traffic/sampling.js';
 import { scaleTrace, traceDuration } from '../traffic/scaling.js';
 import { tenantSeed } from '../traffic/tenants.js';
-import type { TraceColumns } from '../traffic/columns.js';
+import { mergeColumnStreams, type TraceColumns } from '../traffic/columns.js';
 import type { Trace } from '../traffic/types.js';
 import type { Slo } from '../metrics/latency.js';
 import type { ArrivalSpec, LengthSpec, ProfileArrival, SimConfig, TenantGroup, TzSpec } from './config.js';
@@ -268,67 +268,7 @@ function tenantInfo(
  * lower tenant index), keeping at most `limit` requests.
  */
 export function mergeStreams(streams: readonly TenantStream[], limit = Infinity): TraceColumns {
-  const k = streams.length;
-  let total = 0;
-  for (const s of streams) total += s.arrival.length;
-  total = Math.min(total, limit);
-  const out: TraceColumns = {
-    arrival: new Float64Array(total),
-    promptTokens: new Int32Array(total),
-    outputTokens: new Int32Array(total),
-    tenant: new Int32Array(total),
-  };
-  const heapIdx = new Int32Array(k);
-  const heapKey = new Float64Array(k);
-  const pos = new Int32Array(k);
-  let size = 0;
-  const less = (ka: number, ia: number, kb: number, ib: number) => ka < kb || (ka === kb && ia < ib);
-  const siftDown = (j: number, key: number, i: number): void => {
-    for (;;) {
-      let ch = 2 * j + 1;
-      if (ch >= size) break;
-      if (ch + 1 < size && less(heapKey[ch + 1]!, heapIdx[ch + 1]!, heapKey[ch]!, heapIdx[ch]!)) ch++;
-      if (less(heapKey[ch]!, heapIdx[ch]!, key, i)) {
-        heapKey[j] = heapKey[ch]!;
-        heapIdx[j] = heapIdx[ch]!;
-        j = ch;
-      } else break;
-    }
-    heapKey[j] = key;
-    heapIdx[j] = i;
-  };
-  for (let i = 0; i < k; i++) {
-    if (streams[i]!.arrival.length === 0) continue;
-    // sift up
-    const key = streams[i]!.arrival[0]!;
-    let j = size++;
-    while (j > 0) {
-      const parent = (j - 1) >> 1;
-      if (!less(key, i, heapKey[parent]!, heapIdx[parent]!)) break;
-      heapKey[j] = heapKey[parent]!;
-      heapIdx[j] = heapIdx[parent]!;
-      j = parent;
-    }
-    heapKey[j] = key;
-    heapIdx[j] = i;
-  }
-  for (let n = 0; n < total && size > 0; n++) {
-    const i = heapIdx[0]!;
-    const s = streams[i]!;
-    const p = pos[i]!;
-    out.arrival[n] = heapKey[0]!;
-    out.promptTokens[n] = s.prompt[p]!;
-    out.outputTokens[n] = s.output[p]!;
-    out.tenant[n] = i;
-    if (p + 1 < s.arrival.length) {
-      pos[i] = p + 1;
-      siftDown(0, s.arrival[p + 1]!, i);
-    } else {
-      size--;
-      if (size > 0) siftDown(0, heapKey[size]!, heapIdx[size]!);
-    }
-  }
-  return out;
+  return mergeColumnStreams(streams, { limit });
 }
 
 /** Multiplies every tenant's arrival rate by f (trace tenants: their timeScale). */

@@ -7,7 +7,7 @@
 // re-sort, into typed-array columns (generateTenantColumns, for the simulator) or objects.
 import { Rng } from '../ops/random.js';
 import { arrivalTimes, describeArrival, validateArrival, type ArrivalProcess } from './arrivals.js';
-import { fromColumns, type TraceColumns } from './columns.js';
+import { fromColumns, mergeColumnStreams, type TraceColumns } from './columns.js';
 import { lengthSampler, validateLengths, type LengthDist } from './lengths.js';
 import { deriveSeed } from './sampling.js';
 import type { Trace, TraceRequest } from './types.js';
@@ -97,81 +97,8 @@ function validateTenants(tenants: readonly Tenant[]): void {
 /** All tenants' requests over [0, durationS), merged by arrival, as columns (no objects). */
 export function generateTenantColumns(tenants: readonly Tenant[], durationS: number, seed: number): TraceColumns {
   validateTenants(tenants);
-  const k = tenants.length;
   const cols = tenants.map((t) => generateColumns(t.arrival, t.lengths, durationS, tenantSeed(seed, t.id), t.tzOffsetH ?? 0));
-  let total = 0;
-  for (const c of cols) total += c.arrival.length;
-  const out: TraceColumns = {
-    arrival: new Float64Array(total),
-    promptTokens: new Int32Array(total),
-    outputTokens: new Int32Array(total),
-    tenant: new Int32Array(total),
-  };
-
-  // Binary min-heap of (next arrival, tenant index), ties to the lower index; keys are kept in
-  // heap order beside the indices so a sift touches only these two typed arrays.
-  const heapIdx = new Int32Array(k);
-  const heapKey = new Float64Array(k);
-  const pos = new Int32Array(k);
-  let size = 0;
-  const push = (i: number, key: number): void => {
-    let j = size++;
-    while (j > 0) {
-      const parent = (j - 1) >> 1;
-      const pk = heapKey[parent]!;
-      if (pk < key || (pk === key && heapIdx[parent]! < i)) break;
-      heapKey[j] = pk;
-      heapIdx[j] = heapIdx[parent]!;
-      j = parent;
-    }
-    heapKey[j] = key;
-    heapIdx[j] = i;
-  };
-  for (let i = 0; i < k; i++) if (cols[i]!.arrival.length > 0) push(i, cols[i]!.arrival[0]!);
-
-  for (let n = 0; size > 0; n++) {
-    let i = heapIdx[0]!;
-    const c = cols[i]!;
-    const p = pos[i]!;
-    out.arrival[n] = heapKey[0]!;
-    out.promptTokens[n] = c.prompt[p]!;
-    out.outputTokens[n] = c.output[p]!;
-    out.tenant[n] = tenants[i]!.id;
-    // Replace the top with this tenant's next arrival, or with the last entry, and sift down.
-    let key: number;
-    if (p + 1 < c.arrival.length) {
-      pos[i] = p + 1;
-      key = c.arrival[p + 1]!;
-    } else {
-      size--;
-      i = heapIdx[size]!;
-      key = heapKey[size]!;
-    }
-    let j = 0;
-    for (;;) {
-      let ch = 2 * j + 1;
-      if (ch >= size) break;
-      let ck = heapKey[ch]!;
-      let ci = heapIdx[ch]!;
-      if (ch + 1 < size) {
-        const k2 = heapKey[ch + 1]!;
-        const i2 = heapIdx[ch + 1]!;
-        if (k2 < ck || (k2 === ck && i2 < ci)) {
-          ch++;
-          ck = k2;
-          ci = i2;
-        }
-      }
-      if (ck < key || (ck === key && ci < i)) {
-        heapKey[j] = ck;
-        heapIdx[j] = ci;
-        j = ch;
-      } else break;
-    }
-    heapKey[j] = key;
-    heapIdx[j] = i;
-  }
-  return out;
+  return mergeColumnStreams(cols, { tenantIds: tenants.map((t) => t.id) });
 }
 
 /** All tenants' requests over [0, durationS), merged by arrival, each with its tenant id. */
