@@ -106,7 +106,10 @@ describe('matmul kernels', () => {
       for (const [M, N, K] of shapes) {
         const c = makeCase(r, M, N, K);
         const { y, d } = await runMatmul(device, res, c, v.name);
-        expect(d.variant.name).toBe(v.name);
+        // vec4 variants run their tile on matmul_reg when K % 4 != 0.
+        if (v.kind === 'vec4' && K % 4 !== 0) expect([d.kernel, d.variant.name]).toEqual(['matmul_reg', `${v.name} (K % 4 != 0: on matmul_reg)`]);
+        else expect(d.variant.name).toBe(v.name);
+        if (v.kind === 'vec4' && K % 4 === 0) expect(d.entryPoint).toBe(`main_r${v.rows}`);
         if (v.kind === 'matvec') expect(d.entryPoint).toBe(K % 4 === 0 ? 'main_vec4' : 'main');
         check(y, c, v.name);
         res.destroyAll();
@@ -210,16 +213,27 @@ describe('matmul kernels', () => {
 });
 
 describe('matmul variant rule and input checks', () => {
-  it('chooses matvec for M <= 4 (threads per column by K), the skinny GEMM to 64 rows, the tiled GEMM beyond', () => {
-    expect(chooseMatmulVariant(1, 512, 64).name).toBe('matvec-t4-r1');
-    expect(chooseMatmulVariant(1, 32000, 288).name).toBe('matvec-t16-r1');
-    expect(chooseMatmulVariant(1, 288, 4096).name).toBe('matvec-t64-r1');
-    expect(chooseMatmulVariant(4, 512, 64).name).toBe('matvec-t4-r4');
-    expect(chooseMatmulVariant(2, 768, 768).name).toBe('matvec-t16-r4');
-    expect(chooseMatmulVariant(5, 64, 64).name).toBe('reg-16x64-4x4');
-    expect(chooseMatmulVariant(64, 32000, 288).name).toBe('reg-16x64-4x4');
-    expect(chooseMatmulVariant(65, 64, 64).name).toBe('gemm-32x32-4x4');
-    expect(chooseMatmulVariant(512, 512, 64).name).toBe('gemm-64x64-4x4');
+  it('chooses the named-register kernel when K % 4 == 0, rows per thread growing with M', () => {
+    expect(chooseMatmulVariant(1, 512, 64).name).toBe('vec4-r1-16x1');
+    expect(chooseMatmulVariant(1, 32000, 288).name).toBe('vec4-r1-16x1');
+    expect(chooseMatmulVariant(2, 768, 768).name).toBe('vec4-r2-32x2');
+    expect(chooseMatmulVariant(8, 64, 64).name).toBe('vec4-r2-32x2');
+    expect(chooseMatmulVariant(9, 64, 64).name).toBe('vec4-r4-16x4');
+    expect(chooseMatmulVariant(32, 32000, 288).name).toBe('vec4-r4-16x4');
+    expect(chooseMatmulVariant(33, 64, 64).name).toBe('vec4-r4-8x8');
+    expect(chooseMatmulVariant(512, 512, 64).name).toBe('vec4-r4-8x8');
+  });
+
+  it('otherwise matvec for M <= 4 (threads per column by K), the skinny GEMM to 64 rows, the tiled GEMM beyond', () => {
+    expect(chooseMatmulVariant(1, 512, 63).name).toBe('matvec-t4-r1');
+    expect(chooseMatmulVariant(1, 32000, 287).name).toBe('matvec-t16-r1');
+    expect(chooseMatmulVariant(1, 288, 4095).name).toBe('matvec-t64-r1');
+    expect(chooseMatmulVariant(4, 512, 63).name).toBe('matvec-t4-r4');
+    expect(chooseMatmulVariant(2, 768, 767).name).toBe('matvec-t16-r4');
+    expect(chooseMatmulVariant(5, 64, 63).name).toBe('reg-16x64-4x4');
+    expect(chooseMatmulVariant(64, 32000, 287).name).toBe('reg-16x64-4x4');
+    expect(chooseMatmulVariant(65, 64, 63).name).toBe('gemm-32x32-4x4');
+    expect(chooseMatmulVariant(512, 512, 63).name).toBe('gemm-64x64-4x4');
   });
 
   // The checks run before anything touches the device, so plain objects stand in for buffers.

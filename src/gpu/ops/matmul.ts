@@ -1,6 +1,7 @@
 // Matmul on the GPU: y(M, N) = x(M, K) · w(N, K)ᵀ [+ residual(M, N)], weights stored (out, in).
-// Two kernels: kernels/matvec.wgsl for few rows (decode) and kernels/matmul.wgsl, a tiled,
-// register-blocked GEMM, for many rows (prefill, large batches). The named variants below are the
+// Four kernels: kernels/matmul_vec4.wgsl (named registers, K % 4 == 0: the default), matvec.wgsl
+// for few rows, matmul_reg.wgsl (register blocks in arrays, any K) and matmul.wgsl, a tiled GEMM
+// through workgroup memory, for many rows on GPUs. The named variants below are the
 // configurations a kernel lab can run side by side; chooseMatmulVariant is the default rule.
 import { bindBuffers, ceilDiv, getPipeline } from '../pipelines.js';
 import type { UniformArena } from '../uniforms.js';
@@ -34,7 +35,20 @@ export interface RegGemmVariant {
   constants: { WGX: number; WGY: number; TM: number; TN: number };
 }
 
-export type MatmulVariant = GemmVariant | MatvecVariant | RegGemmVariant;
+/**
+ * Register-blocked matmul with named registers (kernels/matmul_vec4.wgsl), K % 4 == 0: each thread
+ * of a WGX×WGY workgroup owns `rows` rows × 4 columns, a (WGY·rows)×(WGX·4) tile a workgroup.
+ * For K % 4 != 0 encodeMatmul runs the same tile on matmul_reg (scalar loads) instead.
+ */
+export interface Vec4Variant {
+  kind: 'vec4';
+  name: string;
+  /** Rows per thread: the entry point main_r1, main_r2 or main_r4. */
+  rows: 1 | 2 | 4;
+  constants: { WGX: number; WGY: number };
+}
+
+export type MatmulVariant = GemmVariant | MatvecVariant | RegGemmVariant | Vec4Variant;
 
 /**
  * Every named variant, for the kernel lab; any of them is correct for any shape. Matvec variants
@@ -54,6 +68,12 @@ export const MATMUL_VARIANTS = [
   { kind: 'gemm', name: 'gemm-64x64-4x4', constants: { WGX: 16, WGY: 16, TM: 4, TN: 4, TK: 16 } },
   { kind: 'reg', name: 'reg-16x64-4x4', constants: { WGX: 16, WGY: 4, TM: 4, TN: 4 } },
   { kind: 'reg', name: 'reg-8x32-2x2', constants: { WGX: 16, WGY: 4, TM: 2, TN: 2 } },
+  { kind: 'vec4', name: 'vec4-r1-64x1', rows: 1, constants: { WGX: 64, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-r1-16x1', rows: 1, constants: { WGX: 16, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-r2-32x2', rows: 2, constants: { WGX: 32, WGY: 2 } },
+  { kind: 'vec4', name: 'vec4-r4-16x4', rows: 4, constants: { WGX: 16, WGY: 4 } },
+  { kind: 'vec4', name: 'vec4-r4-32x2', rows: 4, constants: { WGX: 32, WGY: 2 } },
+  { kind: 'vec4', name: 'vec4-r4-8x8', rows: 4, constants: { WGX: 8, WGY: 8 } },
 ] as const satisfies readonly MatmulVariant[];
 
 export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
@@ -64,7 +84,11 @@ export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
   return v;
 }
 
-/** Rows up to which the matvec kernel is chosen (one r4 row block covers them all). */
+/** Rows up to which vec4-r2-32x2 is chosen (K % 4 == 0, M > 1). */
+export const VEC4_R2_MAX_ROWS = 8;
+/** Rows up to which vec4-r4-16x4 is chosen, and vec4-r4-8x8 above (K % 4 == 0). */
+export const VEC4_R4_SMALL_MAX_ROWS = 32;
+/** Rows up to which the matvec kernel is chosen when K % 4 != 0 (one r4 row block covers them all). */
 export const MATVEC_MAX_ROWS = 4;
 /** Rows up to which the register-blocked skinny GEMM is chosen over the tiled one. */
 export const REG_GEMM_MAX_ROWS = 64;
@@ -73,17 +97,25 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
 
 /**
  * The default rule (chooseMatmulVariant):
- * - M <= MATVEC_MAX_ROWS (4): matvec, r1 for M == 1, r4 for M in 2..4 (each weight element is
- *   read once for all rows). Threads per column follow K so that each thread gets at least ~4
- *   vec4 loads and no lane idles: K < 256: t4; K < 1024: t16; otherwise t64.
- * - M <= REG_GEMM_MAX_ROWS (64), batched decode: the register-blocked skinny GEMM reg-16x64-4x4.
- *   Each weight row is reused only M times, so workgroup-memory tiles and their barriers cost
- *   more than they save; caches serve the reuse.
- * - otherwise the tiled GEMM: gemm-64x64-4x4 when that makes at least GEMM_BIG_TILE_MIN_TILES (32)
- *   workgroups, else gemm-32x32-4x4 (4x the workgroups, 64 threads each) for small problems.
- * K % 4 only picks the matvec entry point (vec4 loads when K % 4 == 0), not the variant.
+ * - K % 4 == 0 (every model shape): the named-register kernel (matmul_vec4), rows per thread
+ *   growing with M: M == 1: vec4-r1-16x1; M <= VEC4_R2_MAX_ROWS (8): vec4-r2-32x2; M <=
+ *   VEC4_R4_SMALL_MAX_ROWS (32): vec4-r4-16x4; above: vec4-r4-8x8. Measured on SwiftShader
+ *   (npm run bench:kernels, mx-tiny shapes): 6x the matvec kernel at M = 1 and 3-10x the
+ *   register and workgroup-memory GEMMs at M = 16-256. A GPU may prefer the workgroup-memory
+ *   GEMM for large M: the autotuner (src/gpu/autotune.ts) measures that per adapter and installs
+ *   its table through setMatmulChooser.
+ * - K % 4 != 0: M <= MATVEC_MAX_ROWS (4): matvec, r1 for M == 1, r4 for M in 2..4, threads per
+ *   column following K (K < 256: t4; K < 1024: t16; otherwise t64); M <= REG_GEMM_MAX_ROWS (64):
+ *   reg-16x64-4x4; otherwise the tiled GEMM, gemm-64x64-4x4 when that makes at least
+ *   GEMM_BIG_TILE_MIN_TILES (32) workgroups, else gemm-32x32-4x4.
  */
 export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVariant {
+  if (K % 4 === 0) {
+    if (M === 1) return matmulVariant('vec4-r1-16x1');
+    if (M <= VEC4_R2_MAX_ROWS) return matmulVariant('vec4-r2-32x2');
+    if (M <= VEC4_R4_SMALL_MAX_ROWS) return matmulVariant('vec4-r4-16x4');
+    return matmulVariant('vec4-r4-8x8');
+  }
   if (M <= MATVEC_MAX_ROWS) {
     const t = K < 256 ? 4 : K < 1024 ? 16 : 64;
     return matmulVariant(`matvec-t${t}-r${M === 1 ? 1 : 4}`);
@@ -133,6 +165,10 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     if (c.TM > KERNEL_MAX_REG || c.TN > KERNEL_MAX_REG) throw bad(`TM and TN must be <= ${KERNEL_MAX_REG}`);
     threads = c.WGX * c.WGY;
     sharedBytes = 0;
+  } else if (v.kind === 'vec4') {
+    if (![1, 2, 4].includes(v.rows)) throw bad(`rows must be 1, 2 or 4, got ${v.rows}`);
+    threads = v.constants.WGX * v.constants.WGY;
+    sharedBytes = 0;
   } else {
     const c = v.constants;
     if ((c.TPC & (c.TPC - 1)) !== 0) throw bad(`TPC must be a power of two, got ${c.TPC}`);
@@ -177,7 +213,7 @@ export function foldNormWeight(w: Float32Array, g: Float32Array, N: number, K: n
 /** What encodeMatmul dispatched, for profiler labels and the kernel view. */
 export interface MatmulDispatch {
   variant: MatmulVariant;
-  kernel: 'matmul' | 'matvec' | 'matmul_reg';
+  kernel: 'matmul' | 'matvec' | 'matmul_reg' | 'matmul_vec4';
   entryPoint: string;
   workgroups: [number, number];
 }
@@ -208,19 +244,30 @@ export function encodeMatmul(
   if (residual) checkBuffer(op, 'residual', residual, M * N, `residual (M=${M}, N=${N})`);
   checkDistinct(op, ['y', y], ['x', x], ['w', w], ...(residual ? [['residual', residual] as [string, GPUBuffer]] : []));
 
-  const variant =
+  const asked =
     opts.variant === undefined
       ? matmulChooser(M, N, K)
       : typeof opts.variant === 'string'
         ? matmulVariant(opts.variant)
         : opts.variant;
-  checkMatmulVariant(device, variant);
+  checkMatmulVariant(device, asked);
+  // The vec4 kernel reads whole vec4s of K; other K run the same tile on matmul_reg.
+  const variant: MatmulVariant =
+    asked.kind === 'vec4' && K % 4 !== 0
+      ? { kind: 'reg', name: `${asked.name} (K % 4 != 0: on matmul_reg)`, constants: { ...asked.constants, TM: asked.rows, TN: 4 } }
+      : asked;
 
   let kernel: MatmulDispatch['kernel'];
   let entryPoint: string;
   let colTiles: number;
   let tiles: number;
-  if (variant.kind === 'gemm') {
+  if (variant.kind === 'vec4') {
+    const c = variant.constants;
+    kernel = 'matmul_vec4';
+    entryPoint = `main_r${variant.rows}`;
+    colTiles = ceilDiv(N, c.WGX * 4);
+    tiles = ceilDiv(M, c.WGY * variant.rows) * colTiles;
+  } else if (variant.kind === 'gemm') {
     const c = variant.constants;
     kernel = 'matmul';
     entryPoint = 'main';

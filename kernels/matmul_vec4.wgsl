@@ -1,0 +1,153 @@
+// Register-blocked matmul with every register named, for decode and small batches:
+// y(M, N) = x(M, K) · w(N, K)ᵀ [+ r(M, N)], K % 4 == 0 (x and w read as vec4 along K).
+// Bindings: x (M*K) f32; w (N*K) f32, rows are output features (llama2.c order); r (M*N) f32,
+//   read only when params.residual != 0; y (M*N) f32; params (same layout as matmul.wgsl).
+// Each thread of a WGX×WGY workgroup owns R rows × 4 columns (entry points main_r1, main_r2,
+// main_r4 for R = 1, 2, 4): rows m0 + i·WGY, columns n0 + j·WGX, so neighbouring threads write
+// neighbouring columns. Per vec4 step of K it loads R vec4 of x and 4 of w and accumulates R·4 dot
+// products into R vec4 accumulators.
+// Why named registers rather than arrays indexed in loops (matmul_reg.wgsl): a compiler that does
+// not unroll those loops keeps such arrays in memory and indexes them per step. SwiftShader (the
+// CPU WebGPU of the test machines) does not, and runs this kernel 3-4x faster than matmul_reg on
+// the same tiles; GPU compilers unroll both, so they see the same code.
+// With NORM (the fused RMSNorm) each row's product is scaled by 1 / sqrt(mean_k x² + eps): y =
+// rmsnorm(x) · wᵀ when the norm's weight is folded into w. Each thread streams all of K for its
+// rows, so it sums their squares itself.
+// Dispatch: ceil(M/BM)·ceil(N/BN) workgroups numbered linearly (id = wid.x + wid.y·groups_x),
+// BM = WGY·R, BN = WGX·4.
+override WGX: u32 = 16;
+override WGY: u32 = 4;
+override NORM: bool = false;
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  tiles_n: u32,
+  tiles: u32,
+  groups_x: u32,
+  residual: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> r: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+// The thread's first row and column; rows and columns past the edge read the last valid one
+// (and are not stored).
+struct Block { m0: u32, n0: u32, w0: u32, w1: u32, w2: u32, w3: u32 }
+
+fn locate(wid: vec3<u32>, lid: vec3<u32>, rows: u32) -> Block {
+  let tile = wid.x + wid.y * params.groups_x;
+  let m0 = (tile / params.tiles_n) * (WGY * rows) + lid.y;
+  let n0 = (tile % params.tiles_n) * (WGX * 4u) + lid.x;
+  let K4 = params.K / 4u;
+  let last = params.N - 1u;
+  return Block(m0, n0, min(n0, last) * K4, min(n0 + WGX, last) * K4, min(n0 + 2u * WGX, last) * K4, min(n0 + 3u * WGX, last) * K4);
+}
+
+fn xrow(m: u32) -> u32 {
+  return min(m, params.M - 1u) * (params.K / 4u);
+}
+
+fn scale(ss: f32) -> f32 {
+  if (NORM) { return 1.0 / sqrt(ss / f32(params.K) + params.eps); }
+  return 1.0;
+}
+
+// Stores one row's 4 columns (a row past M is skipped).
+fn store_row(b: Block, m: u32, acc: vec4<f32>) {
+  if (m >= params.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = b.n0 + j * WGX;
+    if (n >= params.N) { return; }
+    let o = m * params.N + n;
+    var v = acc[j];
+    if (params.residual != 0u) { v += r[o]; }
+    y[o] = v;
+  }
+}
+
+fn dot4(v: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(v, b0), dot(v, b1), dot(v, b2), dot(v, b3));
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let b = locate(wid, lid, 1u);
+  let x0 = xrow(b.m0);
+  var a0 = vec4<f32>(0.0);
+  var s0 = 0.0;
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let v0 = x4[x0 + k];
+    a0 += dot4(v0, w4[b.w0 + k], w4[b.w1 + k], w4[b.w2 + k], w4[b.w3 + k]);
+    if (NORM) { s0 += dot(v0, v0); }
+  }
+  store_row(b, b.m0, a0 * scale(s0));
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let b = locate(wid, lid, 2u);
+  let x0 = xrow(b.m0);
+  let x1 = xrow(b.m0 + WGY);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var s0 = 0.0;
+  var s1 = 0.0;
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let b0 = w4[b.w0 + k];
+    let b1 = w4[b.w1 + k];
+    let b2 = w4[b.w2 + k];
+    let b3 = w4[b.w3 + k];
+    let v0 = x4[x0 + k];
+    let v1 = x4[x1 + k];
+    a0 += dot4(v0, b0, b1, b2, b3);
+    a1 += dot4(v1, b0, b1, b2, b3);
+    if (NORM) {
+      s0 += dot(v0, v0);
+      s1 += dot(v1, v1);
+    }
+  }
+  store_row(b, b.m0, a0 * scale(s0));
+  store_row(b, b.m0 + WGY, a1 * scale(s1));
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let b = locate(wid, lid, 4u);
+  let x0 = xrow(b.m0);
+  let x1 = xrow(b.m0 + WGY);
+  let x2 = xrow(b.m0 + 2u * WGY);
+  let x3 = xrow(b.m0 + 3u * WGY);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var ss = vec4<f32>(0.0);
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let b0 = w4[b.w0 + k];
+    let b1 = w4[b.w1 + k];
+    let b2 = w4[b.w2 + k];
+    let b3 = w4[b.w3 + k];
+    let v0 = x4[x0 + k];
+    let v1 = x4[x1 + k];
+    let v2 = x4[x2 + k];
+    let v3 = x4[x3 + k];
+    a0 += dot4(v0, b0, b1, b2, b3);
+    a1 += dot4(v1, b0, b1, b2, b3);
+    a2 += dot4(v2, b0, b1, b2, b3);
+    a3 += dot4(v3, b0, b1, b2, b3);
+    if (NORM) { ss += vec4<f32>(dot(v0, v0), dot(v1, v1), dot(v2, v2), dot(v3, v3)); }
+  }
+  store_row(b, b.m0, a0 * scale(ss.x));
+  store_row(b, b.m0 + WGY, a1 * scale(ss.y));
+  store_row(b, b.m0 + 2u * WGY, a2 * scale(ss.z));
+  store_row(b, b.m0 + 3u * WGY, a3 * scale(ss.w));
+}
