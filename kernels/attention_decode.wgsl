@@ -165,3 +165,142 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let inv = 1.0 / l;
   for (var d = 0u; d < HD; d++) { out[qo + d] = acc[d] * inv; }
 }
+
+// Variant main_serial_vec4: main_serial with the head's query and output in named vec4 registers
+// (q0..q15, a0..a15; those past HD/4 are dead code once HD is fixed), for HD % 4 == 0 and a q
+// row stride that keeps rows vec4-aligned. A compiler that does not unroll main_serial's loops
+// over HD keeps its arrays in memory, indexed per key (SwiftShader does); here nothing is
+// indexed. Same dispatch as main_serial.
+@group(0) @binding(0) var<storage, read> q_v4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k_v4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v_v4: array<vec4<f32>>;
+
+@compute @workgroup_size(SWG)
+fn main_serial_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * SWG;
+  let t = params.token_offset + i / params.n_heads;
+  let h = i % params.n_heads;
+  if (i / params.n_heads >= params.n_tokens) { return; }
+  let tm = tok_meta[t];
+  let slot = tm.x;
+  let n_keys = tm.y + 1u;
+  let kvh = h / params.group;
+  let qo = (t * params.n_heads + h) * HD;
+  let qi = (t * params.q_stride + h * HD) / 4u;
+  let H4 = HD / 4u;
+  let sc = params.scale;
+  var q0 = vec4<f32>(0.0);
+  var q1 = vec4<f32>(0.0);
+  var q2 = vec4<f32>(0.0);
+  var q3 = vec4<f32>(0.0);
+  var q4 = vec4<f32>(0.0);
+  var q5 = vec4<f32>(0.0);
+  var q6 = vec4<f32>(0.0);
+  var q7 = vec4<f32>(0.0);
+  var q8 = vec4<f32>(0.0);
+  var q9 = vec4<f32>(0.0);
+  var q10 = vec4<f32>(0.0);
+  var q11 = vec4<f32>(0.0);
+  var q12 = vec4<f32>(0.0);
+  var q13 = vec4<f32>(0.0);
+  var q14 = vec4<f32>(0.0);
+  var q15 = vec4<f32>(0.0);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var a6 = vec4<f32>(0.0);
+  var a7 = vec4<f32>(0.0);
+  var a8 = vec4<f32>(0.0);
+  var a9 = vec4<f32>(0.0);
+  var a10 = vec4<f32>(0.0);
+  var a11 = vec4<f32>(0.0);
+  var a12 = vec4<f32>(0.0);
+  var a13 = vec4<f32>(0.0);
+  var a14 = vec4<f32>(0.0);
+  var a15 = vec4<f32>(0.0);
+  q0 = q_v4[qi] * sc;
+  if (H4 > 1u) { q1 = q_v4[qi + 1u] * sc; }
+  if (H4 > 2u) { q2 = q_v4[qi + 2u] * sc; }
+  if (H4 > 3u) { q3 = q_v4[qi + 3u] * sc; }
+  if (H4 > 4u) { q4 = q_v4[qi + 4u] * sc; }
+  if (H4 > 5u) { q5 = q_v4[qi + 5u] * sc; }
+  if (H4 > 6u) { q6 = q_v4[qi + 6u] * sc; }
+  if (H4 > 7u) { q7 = q_v4[qi + 7u] * sc; }
+  if (H4 > 8u) { q8 = q_v4[qi + 8u] * sc; }
+  if (H4 > 9u) { q9 = q_v4[qi + 9u] * sc; }
+  if (H4 > 10u) { q10 = q_v4[qi + 10u] * sc; }
+  if (H4 > 11u) { q11 = q_v4[qi + 11u] * sc; }
+  if (H4 > 12u) { q12 = q_v4[qi + 12u] * sc; }
+  if (H4 > 13u) { q13 = q_v4[qi + 13u] * sc; }
+  if (H4 > 14u) { q14 = q_v4[qi + 14u] * sc; }
+  if (H4 > 15u) { q15 = q_v4[qi + 15u] * sc; }
+  var m = NEG;
+  var l = 0.0;
+  for (var j = 0u; j < n_keys; j++) {
+    let ko = cache_offset(slot, j, kvh) / 4u;
+    var s = dot(q0, k_v4[ko]);
+    if (H4 > 1u) { s += dot(q1, k_v4[ko + 1u]); }
+    if (H4 > 2u) { s += dot(q2, k_v4[ko + 2u]); }
+    if (H4 > 3u) { s += dot(q3, k_v4[ko + 3u]); }
+    if (H4 > 4u) { s += dot(q4, k_v4[ko + 4u]); }
+    if (H4 > 5u) { s += dot(q5, k_v4[ko + 5u]); }
+    if (H4 > 6u) { s += dot(q6, k_v4[ko + 6u]); }
+    if (H4 > 7u) { s += dot(q7, k_v4[ko + 7u]); }
+    if (H4 > 8u) { s += dot(q8, k_v4[ko + 8u]); }
+    if (H4 > 9u) { s += dot(q9, k_v4[ko + 9u]); }
+    if (H4 > 10u) { s += dot(q10, k_v4[ko + 10u]); }
+    if (H4 > 11u) { s += dot(q11, k_v4[ko + 11u]); }
+    if (H4 > 12u) { s += dot(q12, k_v4[ko + 12u]); }
+    if (H4 > 13u) { s += dot(q13, k_v4[ko + 13u]); }
+    if (H4 > 14u) { s += dot(q14, k_v4[ko + 14u]); }
+    if (H4 > 15u) { s += dot(q15, k_v4[ko + 15u]); }
+    let m_new = max(m, s);
+    let corr = exp(m - m_new);
+    let p = exp(s - m_new);
+    l = l * corr + p;
+    a0 = fma(vec4<f32>(p), v_v4[ko], a0 * corr);
+    if (H4 > 1u) { a1 = fma(vec4<f32>(p), v_v4[ko + 1u], a1 * corr); }
+    if (H4 > 2u) { a2 = fma(vec4<f32>(p), v_v4[ko + 2u], a2 * corr); }
+    if (H4 > 3u) { a3 = fma(vec4<f32>(p), v_v4[ko + 3u], a3 * corr); }
+    if (H4 > 4u) { a4 = fma(vec4<f32>(p), v_v4[ko + 4u], a4 * corr); }
+    if (H4 > 5u) { a5 = fma(vec4<f32>(p), v_v4[ko + 5u], a5 * corr); }
+    if (H4 > 6u) { a6 = fma(vec4<f32>(p), v_v4[ko + 6u], a6 * corr); }
+    if (H4 > 7u) { a7 = fma(vec4<f32>(p), v_v4[ko + 7u], a7 * corr); }
+    if (H4 > 8u) { a8 = fma(vec4<f32>(p), v_v4[ko + 8u], a8 * corr); }
+    if (H4 > 9u) { a9 = fma(vec4<f32>(p), v_v4[ko + 9u], a9 * corr); }
+    if (H4 > 10u) { a10 = fma(vec4<f32>(p), v_v4[ko + 10u], a10 * corr); }
+    if (H4 > 11u) { a11 = fma(vec4<f32>(p), v_v4[ko + 11u], a11 * corr); }
+    if (H4 > 12u) { a12 = fma(vec4<f32>(p), v_v4[ko + 12u], a12 * corr); }
+    if (H4 > 13u) { a13 = fma(vec4<f32>(p), v_v4[ko + 13u], a13 * corr); }
+    if (H4 > 14u) { a14 = fma(vec4<f32>(p), v_v4[ko + 14u], a14 * corr); }
+    if (H4 > 15u) { a15 = fma(vec4<f32>(p), v_v4[ko + 15u], a15 * corr); }
+    m = m_new;
+  }
+  let inv = 1.0 / l;
+  store4(qo, a0 * inv);
+  if (H4 > 1u) { store4(qo + 4u, a1 * inv); }
+  if (H4 > 2u) { store4(qo + 8u, a2 * inv); }
+  if (H4 > 3u) { store4(qo + 12u, a3 * inv); }
+  if (H4 > 4u) { store4(qo + 16u, a4 * inv); }
+  if (H4 > 5u) { store4(qo + 20u, a5 * inv); }
+  if (H4 > 6u) { store4(qo + 24u, a6 * inv); }
+  if (H4 > 7u) { store4(qo + 28u, a7 * inv); }
+  if (H4 > 8u) { store4(qo + 32u, a8 * inv); }
+  if (H4 > 9u) { store4(qo + 36u, a9 * inv); }
+  if (H4 > 10u) { store4(qo + 40u, a10 * inv); }
+  if (H4 > 11u) { store4(qo + 44u, a11 * inv); }
+  if (H4 > 12u) { store4(qo + 48u, a12 * inv); }
+  if (H4 > 13u) { store4(qo + 52u, a13 * inv); }
+  if (H4 > 14u) { store4(qo + 56u, a14 * inv); }
+  if (H4 > 15u) { store4(qo + 60u, a15 * inv); }
+}
+
+fn store4(o: u32, v: vec4<f32>) {
+  out[o] = v.x;
+  out[o + 1u] = v.y;
+  out[o + 2u] = v.z;
+  out[o + 3u] = v.w;
+}

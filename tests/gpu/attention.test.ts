@@ -203,6 +203,11 @@ describe('attention_decode kernel', () => {
       [8, 4, 32, 4],
       [4, 4, 8, 16],
       [8, 1, 16, 4],
+      // headDim 64: every named register of main_serial_vec4; 6 and 12: not multiples of 4 or
+      // not of 8 (main_serial's scalar entry, and vec4 rows that are not 8-aligned).
+      [4, 2, 64, 16],
+      [4, 2, 6, 4],
+      [6, 3, 12, 4],
     ];
     for (const [nHeads, nKvHeads, headDim, bs] of configs) {
       // Block boundaries (bs-1, bs, 2bs-1, 2bs), a single key, key-tile boundaries (63, 64, 65)

@@ -247,11 +247,13 @@ export function encodeAttentionDecode(
     throw new Error(`${op}: nHeads ${layout.nHeads} or nTokens ${nTokens} above ${maxWg} workgroups`);
   }
 
+  const qStride = opts.qStride ?? layout.nHeads * layout.headDim;
+  // The serial variant's named-register entry needs vec4-aligned head rows in q and the caches.
+  const serialEntry = layout.headDim % 4 === 0 && qStride % 4 === 0 ? 'main_serial_vec4' : 'main_serial';
   const p =
     variant === 'serial'
-      ? getPipeline(device, 'attention_decode', { SWG: SERIAL_WG, HD: layout.headDim }, 'main_serial')
+      ? getPipeline(device, 'attention_decode', { SWG: SERIAL_WG, HD: layout.headDim }, serialEntry)
       : getPipeline(device, 'attention_decode', { WG, HD: layout.headDim });
-  const qStride = opts.qStride ?? layout.nHeads * layout.headDim;
   const params = arena.alloc('uuuuuufuu', [
     tokenOffset,
     layout.nHeads,
