@@ -11,7 +11,7 @@ import type { Trace, TraceRequest } from '../../src/traffic/types.js';
 import { randomModel } from '../model/helpers.js';
 
 export const PARTS = 6;
-/** Evaluation load: this fraction of the capacity (at full batch) the first calibration part's fit gives. */
+/** Evaluation load: this fraction of the capacity (at full batch) a scouting run's fit gives. */
 export const LOAD = 0.4;
 /** Simulations per evaluation part (seeds of the step-time draws); their mean is the simulator's figure. */
 export const SIM_SEEDS = 16;
@@ -92,8 +92,14 @@ export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: n
       // few milliseconds (a timer may fire late on a loaded machine).
       const ms = kind === 'wall' ? (target - now) * 1000 - 3 : 0;
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      // Spin on performance.now() between reads of the clock: process.cpuUsage() allocates an
+      // object a call, and spinning on it made enough garbage for ~10% of the run to go to
+      // GC pauses, which then landed inside steps as 10-40 ms stalls.
       while (clock.now() < target) {
-        // spin
+        const until = performance.now() + 0.2;
+        while (performance.now() < until) {
+          // spin
+        }
       }
     }
   }
@@ -131,6 +137,8 @@ export interface FidelityOptions {
   load?: number;
   seeds?: number;
   clock?: ClockKind;
+  /** Shifts every trace seed (another trial: independent traffic, same design). Default 0. */
+  trial?: number;
 }
 
 /** Plays the calibration and evaluation parts live, fits, simulates. `track` registers the backend for cleanup. */
@@ -143,30 +151,32 @@ export async function runFidelity(
   const load = options.load ?? LOAD;
   const seeds = options.seeds ?? SIM_SEEDS;
   const clock = options.clock ?? CLOCK;
+  const sh = 1000 * (options.trial ?? 0);
   const model = randomModel(5, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 64, seqLen: 128 });
   const backend = track(new GpuBackend(gpu, model, { maxSequences: SCHED.maxBatch, maxTokensPerStep: SCHED.tokenBudget, ...gpuKvOptions(model.config, KV) }));
   // A warm-up burst compiles the pipelines (its first steps take seconds: not a step time), then a
   // pilot burst gives a first estimate of capacity, which scales the calibration traffic (the
   // same test on a faster device offers it more requests/s).
-  await replay(backend, makeTrace(98, 24, () => 200), 0, clock);
-  const pilot = await replay(backend, makeTrace(99, 40, () => 200), 1, clock);
+  await replay(backend, makeTrace(sh + 98, 24, () => 200), sh, clock);
+  const pilot = await replay(backend, makeTrace(sh + 99, 40, () => 200), sh + 1, clock);
   const pilotCapacity = capacityRate(calibrateStepTime(pilot.steps));
 
+  // A scouting run at varied load (20% to 120% of the pilot's estimate, one level a second:
+  // batches from 1 to full, prefills alone and together) fits the capacity that sets the
+  // evaluation rate: `load` × that capacity.
+  const levels = [0.2, 0.6, 1.2, 0.4, 0.9];
+  const scout = await replay(backend, makeTrace(sh + 97, CAL_N, (t) => pilotCapacity * levels[Math.floor(t) % levels.length]!), sh + 199, clock);
+  const rate = load * capacityRate(calibrateStepTime(scout.steps));
+
+  // Calibration and evaluation parts alternate; both are Poisson at that rate (other seeds), so
+  // the fit sees the step shapes the evaluation will run.
   const calSteps: StepRecord[] = [];
   const evals: LiveRun[] = [];
-  let rate = 0;
   const t0 = performance.now();
   for (let k = 0; k < parts; k++) {
-    // Calibration: Poisson at a rate that steps through 20% to 120% of the pilot's capacity
-    // estimate, one level a second: batches from 1 to full, prefills alone and together.
-    const levels = [0.2, 0.6, 1.2, 0.4, 0.9];
-    const cal = await replay(backend, makeTrace(100 + k, CAL_N, (t) => pilotCapacity * levels[Math.floor(t) % levels.length]!), 200 + k, clock);
+    const cal = await replay(backend, makeTrace(sh + 100 + k, CAL_N, () => rate), sh + 200 + k, clock);
     calSteps.push(...cal.steps);
-    // The evaluation rate: `load` × the capacity the first calibration part's fit gives (its
-    // ~200 steps of every shape estimate it far better than the pilot's burst); the same rate
-    // for every part.
-    if (k === 0) rate = load * capacityRate(calibrateStepTime(cal.steps));
-    evals.push(await replay(backend, makeTrace(300 + k, EVAL_N, () => rate), 400 + k, clock));
+    evals.push(await replay(backend, makeTrace(sh + 300 + k, EVAL_N, () => rate), sh + 400 + k, clock));
   }
   const liveSeconds = (performance.now() - t0) / 1000;
 
