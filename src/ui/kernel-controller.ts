@@ -3,6 +3,7 @@
 // and keeps its results for rendering. Settings come from the URL:
 //   ?view=kernels&batches=1,4,16,64,256&variants=all|default&decode=1,16,64&target=40
 //   [&checkpoint=URL&tokenizer=URL] (default: the shipped model) [&run=matmul] (run on open)
+//   [&ort=0] (no onnxruntime-web comparison)
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { Comlink, localTuneStorage, startKernelWorker, type KernelWorkerHandle } from './kernel-client.js';
 import { SHIPPED_MODEL } from './lab-model.js';
@@ -22,6 +23,8 @@ export interface KernelViewSettings {
   decodeBatches: number[];
   targetMs: number;
   model: KernelModelSource;
+  /** Compare with onnxruntime-web (matmul shapes, decode at batch 1) where its peer loads. */
+  ort: boolean;
   run?: 'matmul';
 }
 
@@ -30,6 +33,7 @@ export const DEFAULT_KERNEL_SETTINGS: Omit<KernelViewSettings, 'model'> = {
   variants: 'all',
   decodeBatches: [1, 16, 64],
   targetMs: 40,
+  ort: true,
 };
 
 /** Reads the view's settings from a query string; bad values are reported and replaced by defaults. */
@@ -55,6 +59,8 @@ export function parseKernelSettings(search: string): { settings: KernelViewSetti
     if (Number.isFinite(t) && t >= 1 && t <= 10_000) targetMs = t;
     else errors.push(`URL parameter "target=${targetRaw}" is invalid: expected milliseconds from 1 to 10000.`);
   }
+  const ortRaw = q.get('ort');
+  if (ortRaw !== null && ortRaw !== '0' && ortRaw !== '1') errors.push(`URL parameter "ort=${ortRaw}" is invalid: expected 0 or 1.`);
   const ck = q.get('checkpoint');
   const tk = q.get('tokenizer');
   let model: KernelModelSource = SHIPPED_MODEL;
@@ -67,6 +73,7 @@ export function parseKernelSettings(search: string): { settings: KernelViewSetti
       decodeBatches: ints('decode', DEFAULT_KERNEL_SETTINGS.decodeBatches),
       targetMs,
       model,
+      ort: ortRaw !== '0',
       run: q.get('run') === 'matmul' ? 'matmul' : undefined,
     },
     errors,
@@ -127,7 +134,7 @@ export class KernelController implements ReactiveController {
     const s = this.settings;
     return this.runTask('matmul', async (api, onProgress) => {
       this.peak ??= await api.peak();
-      this.matmul = await api.runMatmul({ batches: s.batches, variants: s.variants, targetMs: s.targetMs }, onProgress);
+      this.matmul = await api.runMatmul({ batches: s.batches, variants: s.variants, targetMs: s.targetMs, ort: s.ort }, onProgress);
     });
   }
 
@@ -140,7 +147,7 @@ export class KernelController implements ReactiveController {
 
   runDecode(): Promise<boolean> {
     return this.runTask('decode', async (api, onProgress) => {
-      this.decode = await api.runDecode(this.settings.decodeBatches, onProgress);
+      this.decode = await api.runDecode(this.settings.decodeBatches, onProgress, { ort: this.settings.ort });
     });
   }
 

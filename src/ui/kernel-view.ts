@@ -246,7 +246,12 @@ export class MxKernelView extends LitElement {
         <div class="fig"><b id="decode-b1">${num(d.ours_tokens_per_s, 1)}</b><span>tokens/s at batch 1</span></div>
         <div class="fig"><b id="decode-b16">${num(d.ours_batch16_tokens_per_s, 1)}</b><span>tokens/s at batch 16</span></div>
         <div class="fig"><b id="decode-ratio">${ratio(d.ours_batch16_over_batch1)}</b><span>batch 16 / batch 1</span></div>
+        ${d.ort_tokens_per_s !== null
+          ? html`<div class="fig"><b id="decode-ort">${num(d.ort_tokens_per_s, 1)}</b><span>onnxruntime-web (${d.ort_backend ?? '?'}) tokens/s at batch 1</span></div>
+              <div class="fig"><b id="decode-ort-ratio">${ratio(d.ratio_ours_over_ort)}</b><span>ours / onnxruntime-web at batch 1</span></div>`
+          : nothing}
       </div>
+      ${d.ort_note ? html`<div class="note" id="decode-ort-note">${d.ort_note}</div>` : nothing}
       <table id="decode-table">
         <thead><tr><th class="l">kernel</th>${d.steps.map((s) => html`<th>batch ${s.batch}</th>`)}</tr></thead>
         <tbody>

@@ -45,6 +45,11 @@ export interface MatmulRunOptions {
   ort?: boolean;
 }
 
+export interface DecodeRunOptions {
+  /** Also time onnxruntime-web's decode at batch 1, in a worker of its own (default true). */
+  ort?: boolean;
+}
+
 export interface MatmulRunResult {
   rows: MatmulRow[];
   ort: KernelReport['ort'];
@@ -58,8 +63,11 @@ export interface KernelWorkerApi {
   peak(fresh?: boolean): Promise<NonNullable<KernelReport['peak']>>;
   runMatmul(options: MatmulRunOptions, onProgress?: (p: KernelProgress) => void): Promise<MatmulRunResult>;
   runKernels(batches: number[], onProgress?: (p: KernelProgress) => void): Promise<KernelRow[]>;
-  /** Per-kernel step breakdown at these batch sizes, decode tokens/s at batch 1 and 16. */
-  runDecode(batches: number[], onProgress?: (p: KernelProgress) => void): Promise<DecodeReport>;
+  /**
+   * Per-kernel step breakdown at these batch sizes, decode tokens/s at batch 1 and 16, and
+   * onnxruntime-web's decode tokens/s at batch 1 where its peer loads.
+   */
+  runDecode(batches: number[], onProgress?: (p: KernelProgress) => void, options?: DecodeRunOptions): Promise<DecodeReport>;
   /** Releases the device. */
   close(): void;
 }

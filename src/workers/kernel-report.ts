@@ -79,6 +79,8 @@ export interface DecodeReport {
   ort_backend: string | null;
   /** ours_tokens_per_s / ort_tokens_per_s. */
   ratio_ours_over_ort: number | null;
+  /** Why ort_tokens_per_s is null (skipped, peer not available, or its run failed), where known. */
+  ort_note?: string;
   /** Whether the autotuned matmul table was installed while measuring. */
   tuned: boolean;
   steps: StepBreakdown[];

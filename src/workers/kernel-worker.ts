@@ -6,9 +6,12 @@
 //
 // onnxruntime-web is optional: src/ort/peer.ts and src/ort/browser.ts are found with
 // import.meta.glob, which yields nothing where the files do not exist; then every ORT field
-// stays null and the note says "onnxruntime-web peer not available".
+// stays null and the note says "onnxruntime-web peer not available". Its MatMul times come from
+// ORT loaded here with kernel profiling on; its decode tokens/s from ORT in a worker of its own
+// with profiling off (ort-decode-worker.ts: profiling would slow ORT's decode).
 import * as Comlink from 'comlink';
 import type {
+  DecodeRunOptions,
   KernelDeviceInfo,
   KernelModelSource,
   KernelProgress,
@@ -25,6 +28,7 @@ import { MatmulAutotuner, type TuneStorage } from '../gpu/autotune.js';
 import { loadModel } from '../model/load.js';
 import type { Model } from '../model/config.js';
 import { measureDecodeRate, measureStepBreakdown } from './kernel-step.js';
+import type { OrtDecodeRate, OrtDecodeWorkerApi } from './ort-decode-worker.js';
 import {
   asOrtPeer,
   kernelRow,
@@ -90,6 +94,22 @@ function loadOrt(): Promise<{ peer?: OrtPeerHooks; info: KernelReport['ort'] }> 
     }
   })();
   return ortPeer;
+}
+
+/** ORT's decode tokens/s at batch 1, measured in a fresh worker (terminated afterwards). */
+async function ortDecodeInWorker(m: Model, steps: number): Promise<OrtDecodeRate> {
+  const worker = new Worker(new URL('./ort-decode-worker.ts', import.meta.url), { type: 'module' });
+  const remote = Comlink.wrap<OrtDecodeWorkerApi>(worker);
+  try {
+    // A worker that fails to load or throws outside a call would otherwise leave the call pending.
+    const failed = new Promise<never>((_, reject) =>
+      worker.addEventListener('error', (e) => reject(new Error(`the onnxruntime-web decode worker failed: ${e.message || 'it did not load'}`))),
+    );
+    return await Promise.race([remote.measure(m, steps), failed]);
+  } finally {
+    remote[Comlink.releaseProxy]();
+    worker.terminate();
+  }
 }
 
 async function getPeak(fresh = false): Promise<PeakResult> {
@@ -181,22 +201,35 @@ const api: KernelWorkerApi = {
     return rows.map(kernelRow);
   },
 
-  async runDecode(batches: number[], onProgress?: (p: KernelProgress) => void): Promise<DecodeReport> {
+  async runDecode(batches: number[], onProgress?: (p: KernelProgress) => void, options: DecodeRunOptions = {}): Promise<DecodeReport> {
     const { gpu, model } = ready();
-    const total = batches.length + 2;
+    const withOrt = options.ort !== false;
+    const total = batches.length + 2 + (withOrt ? 1 : 0);
     let done = 0;
     const steps = await measureStepBreakdown(gpu, model, batches, { onProgress: (what) => void onProgress?.({ done: done++, total, what }) });
     onProgress?.({ done: done++, total, what: 'decode tokens/s, batch 1' });
     const b1 = await measureDecodeRate(gpu, model, 1);
     onProgress?.({ done: done++, total, what: 'decode tokens/s, batch 16' });
     const b16 = await measureDecodeRate(gpu, model, 16, { maxSteps: 8 });
+    let ort: OrtDecodeRate | undefined;
+    let ortNote = `${ORT_UNAVAILABLE}: not requested`;
+    if (withOrt) {
+      onProgress?.({ done: done++, total, what: 'onnxruntime-web decode tokens/s, batch 1' });
+      try {
+        ort = await ortDecodeInWorker(model, Math.min(32, model.config.seqLen - 2));
+      } catch (e) {
+        const msg = (e as Error).message.split('\n')[0]!;
+        ortNote = msg.startsWith(ORT_UNAVAILABLE) ? msg : `onnxruntime-web decode failed: ${msg}`;
+      }
+    }
     return {
       ours_tokens_per_s: b1.tokensPerS,
       ours_batch16_tokens_per_s: b16.tokensPerS,
       ours_batch16_over_batch1: b16.tokensPerS / b1.tokensPerS,
-      ort_tokens_per_s: null,
-      ort_backend: null,
-      ratio_ours_over_ort: null,
+      ort_tokens_per_s: ort?.ort_tokens_per_s ?? null,
+      ort_backend: ort?.backend ?? null,
+      ratio_ours_over_ort: ort ? b1.tokensPerS / ort.ort_tokens_per_s : null,
+      ...(ort ? {} : { ort_note: ortNote }),
       tuned: false,
       steps,
     };
