@@ -34,6 +34,7 @@ import { fileTuneStorage } from '../src/gpu/autotune-node.js';
 import { measureDecodeRate, measureStepBreakdown } from '../src/workers/kernel-step.js';
 import {
   asOrtPeer,
+  decodeReport,
   kernelRow,
   matmulRow,
   mergeOrtMatmul,
@@ -201,17 +202,7 @@ async function runNode(o: KernelBenchOptions): Promise<void> {
           report.ort.note += `; decode failed: ${(e as Error).message.split('\n')[0]}`;
         }
       }
-      report.decode = {
-        ours_tokens_per_s: b1.tokensPerS,
-        ours_batch16_tokens_per_s: b16.tokensPerS,
-        ours_batch16_over_batch1: b16.tokensPerS / b1.tokensPerS,
-        ort_tokens_per_s: ortRate?.ort_tokens_per_s ?? null,
-        ort_backend: ortRate?.backend ?? null,
-        ratio_ours_over_ort: ortRate ? b1.tokensPerS / ortRate.ort_tokens_per_s : null,
-        ...(ortRate ? {} : { ort_note: ortDecodeNote }),
-        tuned: o.tuned,
-        steps,
-      };
+      report.decode = decodeReport(b1.tokensPerS, b16.tokensPerS, ortRate, ortDecodeNote, o.tuned, steps);
     } finally {
       undo?.();
     }

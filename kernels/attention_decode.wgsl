@@ -134,18 +134,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 override SWG: u32 = 64;
 const SERIAL_MAX_HD = 64u;
 
-@compute @workgroup_size(SWG)
-fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+// One serial thread's (token, head): its slot, keys, KV head, and output / query offsets (floats).
+struct SerialWork { valid: bool, slot: u32, n_keys: u32, kvh: u32, qo: u32, qi: u32 }
+
+fn serial_work(gid: vec3<u32>, nwg: vec3<u32>) -> SerialWork {
   let i = gid.x + gid.y * nwg.x * SWG;
+  if (i / params.n_heads >= params.n_tokens) { return SerialWork(false, 0u, 0u, 0u, 0u, 0u); }
   let t = params.token_offset + i / params.n_heads;
   let h = i % params.n_heads;
-  if (i / params.n_heads >= params.n_tokens) { return; }
   let tm = tok_meta[t];
-  let slot = tm.x;
-  let n_keys = tm.y + 1u;
-  let kvh = h / params.group;
-  let qo = (t * params.n_heads + h) * HD;
-  let qi = t * params.q_stride + h * HD;
+  return SerialWork(true, tm.x, tm.y + 1u, h / params.group, (t * params.n_heads + h) * HD, t * params.q_stride + h * HD);
+}
+
+@compute @workgroup_size(SWG)
+fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = serial_work(gid, nwg);
+  if (!w.valid) { return; }
+  let slot = w.slot;
+  let n_keys = w.n_keys;
+  let kvh = w.kvh;
+  let qo = w.qo;
+  let qi = w.qi;
   var qv: array<f32, SERIAL_MAX_HD>;
   var acc: array<f32, SERIAL_MAX_HD>;
   for (var d = 0u; d < HD; d++) { qv[d] = q[qi + d] * params.scale; }
@@ -177,16 +186,13 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 
 @compute @workgroup_size(SWG)
 fn main_serial_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * SWG;
-  let t = params.token_offset + i / params.n_heads;
-  let h = i % params.n_heads;
-  if (i / params.n_heads >= params.n_tokens) { return; }
-  let tm = tok_meta[t];
-  let slot = tm.x;
-  let n_keys = tm.y + 1u;
-  let kvh = h / params.group;
-  let qo = (t * params.n_heads + h) * HD;
-  let qi = (t * params.q_stride + h * HD) / 4u;
+  let w = serial_work(gid, nwg);
+  if (!w.valid) { return; }
+  let slot = w.slot;
+  let n_keys = w.n_keys;
+  let kvh = w.kvh;
+  let qo = w.qo;
+  let qi = w.qi / 4u;
   let H4 = HD / 4u;
   let sc = params.scale;
   var q0 = vec4<f32>(0.0);

@@ -86,6 +86,31 @@ export interface DecodeReport {
   steps: StepBreakdown[];
 }
 
+/**
+ * The decode section from our batch-1 and batch-16 rates and, where it ran, the peer's batch-1
+ * rate (else `ortNote` says why not).
+ */
+export function decodeReport(
+  b1: number,
+  b16: number,
+  ort: { ort_tokens_per_s: number; backend?: string | null } | undefined,
+  ortNote: string,
+  tuned: boolean,
+  steps: StepBreakdown[],
+): DecodeReport {
+  return {
+    ours_tokens_per_s: b1,
+    ours_batch16_tokens_per_s: b16,
+    ours_batch16_over_batch1: b16 / b1,
+    ort_tokens_per_s: ort?.ort_tokens_per_s ?? null,
+    ort_backend: ort?.backend ?? null,
+    ratio_ours_over_ort: ort ? b1 / ort.ort_tokens_per_s : null,
+    ...(ort ? {} : { ort_note: ortNote }),
+    tuned,
+    steps,
+  };
+}
+
 export interface KernelReport {
   adapter: string;
   adapter_key: string;

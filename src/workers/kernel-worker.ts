@@ -31,6 +31,7 @@ import { measureDecodeRate, measureStepBreakdown } from './kernel-step.js';
 import type { OrtDecodeRate, OrtDecodeWorkerApi } from './ort-decode-worker.js';
 import {
   asOrtPeer,
+  decodeReport,
   kernelRow,
   matmulRow,
   mergeOrtMatmul,
@@ -222,17 +223,7 @@ const api: KernelWorkerApi = {
         ortNote = msg.startsWith(ORT_UNAVAILABLE) ? msg : `onnxruntime-web decode failed: ${msg}`;
       }
     }
-    return {
-      ours_tokens_per_s: b1.tokensPerS,
-      ours_batch16_tokens_per_s: b16.tokensPerS,
-      ours_batch16_over_batch1: b16.tokensPerS / b1.tokensPerS,
-      ort_tokens_per_s: ort?.ort_tokens_per_s ?? null,
-      ort_backend: ort?.backend ?? null,
-      ratio_ours_over_ort: ort ? b1.tokensPerS / ort.ort_tokens_per_s : null,
-      ...(ort ? {} : { ort_note: ortNote }),
-      tuned: false,
-      steps,
-    };
+    return decodeReport(b1.tokensPerS, b16.tokensPerS, ort, ortNote, false, steps);
   },
 
   close(): void {
