@@ -11,8 +11,11 @@ export function parseBenchArgs<O extends Options>(script: string, options: O) {
     .map(([name, o]) => (o.type === 'boolean' ? `[--${name}]` : `[--${name} VALUE]`))
     .join(' ')}`;
   const fail = (e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    console.error(`${script}: ${process.env.MULTIPLEX_DEBUG ? (err.stack ?? err.message) : err.message.split('\n')[0]}`);
+    // GPU errors (GPUValidationError, ...) are not Errors but carry a message.
+    const message = e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? String((e as { message: unknown }).message) : String(e);
+    const name = e instanceof Error && e.name !== 'Error' ? `${e.name}: ` : '';
+    const stack = e instanceof Error && process.env.MULTIPLEX_DEBUG ? `\n${e.stack}` : '';
+    console.error(`${script}: ${name}${message.split('\n')[0]}${stack}`);
     process.exit(1);
   };
   process.on('uncaughtException', fail);

@@ -78,6 +78,19 @@ if (!args.includes('--no-typecheck')) {
 
 // 2. Vitest in two phases (vitest.config.ts): 'main', every suite two files at a time; then
 //    'solo', the timing-fidelity tests, alone on the machine.
+//    Projects named on the command line (--project NAME) pick the phases that run; other
+//    arguments (file filters, -t) go to each phase. A phase whose filters match no file runs
+//    nothing, but a run in which no phase found a test file counts as a failure.
+const named = [];
+const passArgs = [];
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--no-typecheck') continue;
+  if (a === '--project' && i + 1 < args.length) named.push(args[++i]);
+  else if (a.startsWith('--project=')) named.push(a.slice('--project='.length));
+  else passArgs.push(a);
+}
+let testFiles = 0;
 function vitestPhase(project) {
   const report = `${root}.vitest-report.${project}.json`;
   rmSync(report, { force: true });
@@ -89,12 +102,13 @@ function vitestPhase(project) {
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${report}`,
-    ...args.filter((a) => a !== '--no-typecheck'),
+    ...passArgs,
   ];
   const vt = spawnSync(process.execPath, vitestArgs, { stdio: 'inherit', env, cwd: root });
   let phaseFailed = 0;
   if (existsSync(report)) {
     const r = JSON.parse(readFileSync(report, 'utf8'));
+    testFiles += (r.testResults ?? []).length;
     passed += r.numPassedTests ?? 0;
     phaseFailed += r.numFailedTests ?? 0;
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
@@ -116,7 +130,16 @@ function vitestPhase(project) {
   }
   failed += phaseFailed;
 }
-vitestPhase('main');
-vitestPhase('solo');
+const phases = named.length ? named : ['main', 'solo'];
+for (const p of phases) {
+  if (!['main', 'solo'].includes(p)) {
+    failed++;
+    console.log(`unknown project "${p}" (the projects are main and solo: vitest.config.ts)`);
+  } else vitestPhase(p);
+}
+if (testFiles === 0) {
+  failed++;
+  console.log(`no test file matched${passArgs.length ? `: ${passArgs.join(' ')}` : ''}`);
+}
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);

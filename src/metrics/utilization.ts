@@ -48,7 +48,11 @@ export interface UtilizationOptions extends Span {
   gpus: number;
   /** Requests, for output tokens/s (first tokens included). */
   requests?: readonly RequestRecord[];
-  /** When the records were taken (default t1): tokens of requests still running spread up to it. */
+  /**
+   * When the records were taken: tokens of requests still running are spread up to it. Default
+   * t1, right when the span ends at the snapshot; give it when the span ends earlier, or those
+   * requests' later tokens are counted inside the span.
+   */
   now?: number;
   /** Capacity of one GPU, tokens/s. */
   capacityTokensPerS?: number;

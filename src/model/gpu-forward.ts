@@ -193,7 +193,7 @@ export class GpuBackend implements Backend {
     };
     f('x', T * c.dim); // (T, dim) residual stream
     f('x2', T * c.dim); // (T, dim) residual stream, ping-pong
-    f('xb', T * c.dim); // (T, dim) normed input
+    if (!this.fusedNorms.layers) f('xb', T * c.dim); // (T, dim) normed input (unfused norms only)
     f('qkv', T * (c.dim + 2 * kvd)); // (T, dim + 2·kvDim): q | k | v per row
     f('att', T * c.dim); // (T, dim) attention output
     f('hb13', 2 * T * c.hiddenDim); // (T, hidden, 2) interleaved (gate, up) pairs
@@ -204,7 +204,7 @@ export class GpuBackend implements Backend {
     f('chunks', 4 * T); // (chunks, 4) u32 prefill chunk descriptors
     f('lastRows', S); // (S) u32 row of each entry's last token
     f('xl', S * c.dim); // (S, dim)
-    f('xln', S * c.dim); // (S, dim)
+    if (!this.fusedNorms.final) f('xln', S * c.dim); // (S, dim) normed last rows (unfused final norm only)
     f('logits', S * c.vocabSize); // (S, vocab)
     f('sampling', 4 * S); // (S, 4) f32 temperature, topP, u, 0
     f('next', S); // (S) u32 sampled tokens

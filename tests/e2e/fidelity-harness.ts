@@ -194,7 +194,7 @@ export async function runFidelity(
     live.steps += e.steps.length;
     live.batch += e.steps.reduce((a, s) => a + s.batchSize, 0);
     const trace: Trace = { source: 'evaluation part', format: 'generated', requests: e.trace, badRows: [] };
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = sh + 1; seed <= sh + seeds; seed++) {
       const r = runSimulation(
         {
           seed,

@@ -43,7 +43,7 @@
 // stalls lands in a queue or not), and in 13 runs of this design on a quiet machine the error was
 // −1.7% on average with a spread (sd) of 8.6%: 9 of 13 within 10%, all within 17%. A 10% bound
 // would fail about one CI run in four; 20% still fails a simulator that is off by a real amount.
-// When a first trial misses, the test runs a second, independent one (other seeds, fresh
+// When a first trial misses, the test runs a second, independent one (other seeds for the traffic and the simulation, fresh
 // calibration) and asserts that one; both are printed.
 import { expect } from 'vitest';
 import { gpuTest } from '../helpers/gpu.js';

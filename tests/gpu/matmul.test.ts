@@ -215,7 +215,8 @@ describe('matmul kernels', () => {
 describe('matmul variant rule and input checks', () => {
   it('chooses the named-register kernel when K % 4 == 0, rows per thread growing with M', () => {
     expect(chooseMatmulVariant(1, 512, 64).name).toBe('vec4-r1-16x1');
-    expect(chooseMatmulVariant(1, 32000, 288).name).toBe('vec4-r1-16x1');
+    expect(chooseMatmulVariant(1, 2047, 288).name).toBe('vec4-r1-16x1');
+    expect(chooseMatmulVariant(1, 32000, 288).name).toBe('vec4-r1-64x1');
     expect(chooseMatmulVariant(2, 768, 768).name).toBe('vec4-r2-32x2');
     expect(chooseMatmulVariant(8, 64, 64).name).toBe('vec4-r2-32x2');
     expect(chooseMatmulVariant(9, 64, 64).name).toBe('vec4-r4-16x4');

@@ -84,6 +84,12 @@ export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
   return v;
 }
 
+/**
+ * Columns from which a single row (M == 1) gets 64-thread workgroups (vec4-r1-64x1: whole warps
+ * on a GPU, N/256 workgroups) rather than 16-thread ones (vec4-r1-16x1: 4x the workgroups, which a
+ * small N needs to occupy even two CPU cores on SwiftShader).
+ */
+export const VEC4_WIDE_MIN_N = 2048;
 /** Rows up to which vec4-r2-32x2 is chosen (K % 4 == 0, M > 1). */
 export const VEC4_R2_MAX_ROWS = 8;
 /** Rows up to which vec4-r4-16x4 is chosen, and vec4-r4-8x8 above (K % 4 == 0). */
@@ -98,7 +104,8 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
 /**
  * The default rule (chooseMatmulVariant):
  * - K % 4 == 0 (every model shape): the named-register kernel (matmul_vec4), rows per thread
- *   growing with M: M == 1: vec4-r1-16x1; M <= VEC4_R2_MAX_ROWS (8): vec4-r2-32x2; M <=
+ *   growing with M: M == 1: vec4-r1-16x1, or vec4-r1-64x1 from N = VEC4_WIDE_MIN_N (2048) (a
+ *   classifier, a large FFN); M <= VEC4_R2_MAX_ROWS (8): vec4-r2-32x2; M <=
  *   VEC4_R4_SMALL_MAX_ROWS (32): vec4-r4-16x4; above: vec4-r4-8x8. Measured on SwiftShader
  *   (npm run bench:kernels, mx-tiny shapes): 6x the matvec kernel at M = 1 and 3-10x the
  *   register and workgroup-memory GEMMs at M = 16-256. A GPU may prefer the workgroup-memory
@@ -111,7 +118,7 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
  */
 export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVariant {
   if (K % 4 === 0) {
-    if (M === 1) return matmulVariant('vec4-r1-16x1');
+    if (M === 1) return matmulVariant(N >= VEC4_WIDE_MIN_N ? 'vec4-r1-64x1' : 'vec4-r1-16x1');
     if (M <= VEC4_R2_MAX_ROWS) return matmulVariant('vec4-r2-32x2');
     if (M <= VEC4_R4_SMALL_MAX_ROWS) return matmulVariant('vec4-r4-16x4');
     return matmulVariant('vec4-r4-8x8');
