@@ -3,7 +3,7 @@
 // Bindings: x (M*K) f32; w (N*K) f32, rows are output features (llama2.c order); r (M*N) f32,
 //   read only when params.residual != 0; y (M*N) f32; params (same layout as matmul.wgsl).
 // Each thread of a WGX×WGY workgroup owns R rows × 4 columns (entry points main_r1, main_r2,
-// main_r4 for R = 1, 2, 4): rows m0 + i·WGY, columns n0 + j·WGX, so neighbouring threads write
+// main_r4, main_r8 for R = 1, 2, 4, 8): rows m0 + i·WGY, columns n0 + j·WGX, so neighbouring threads write
 // neighbouring columns. Per vec4 step of K it loads R vec4 of x and 4 of w and accumulates R·4 dot
 // products into R vec4 accumulators.
 // Why named registers rather than arrays indexed in loops (matmul_reg.wgsl): a compiler that does
@@ -150,4 +150,62 @@ fn main_r4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   store_row(b, b.m0 + WGY, a1 * scale(ss.y));
   store_row(b, b.m0 + 2u * WGY, a2 * scale(ss.z));
   store_row(b, b.m0 + 3u * WGY, a3 * scale(ss.w));
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let b = locate(wid, lid, 8u);
+  let r0 = xrow(b.m0 + 0u * WGY);
+  let r1 = xrow(b.m0 + 1u * WGY);
+  let r2 = xrow(b.m0 + 2u * WGY);
+  let r3 = xrow(b.m0 + 3u * WGY);
+  let r4 = xrow(b.m0 + 4u * WGY);
+  let r5 = xrow(b.m0 + 5u * WGY);
+  let r6 = xrow(b.m0 + 6u * WGY);
+  let r7 = xrow(b.m0 + 7u * WGY);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var a6 = vec4<f32>(0.0);
+  var a7 = vec4<f32>(0.0);
+  var ss0 = vec4<f32>(0.0); // rows 0-3's sums of squares (NORM)
+  var ss1 = vec4<f32>(0.0); // rows 4-7's
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let b0 = w4[b.w0 + k];
+    let b1 = w4[b.w1 + k];
+    let b2 = w4[b.w2 + k];
+    let b3 = w4[b.w3 + k];
+    let v0 = x4[r0 + k];
+    let v1 = x4[r1 + k];
+    let v2 = x4[r2 + k];
+    let v3 = x4[r3 + k];
+    let v4 = x4[r4 + k];
+    let v5 = x4[r5 + k];
+    let v6 = x4[r6 + k];
+    let v7 = x4[r7 + k];
+    a0 += dot4(v0, b0, b1, b2, b3);
+    a1 += dot4(v1, b0, b1, b2, b3);
+    a2 += dot4(v2, b0, b1, b2, b3);
+    a3 += dot4(v3, b0, b1, b2, b3);
+    a4 += dot4(v4, b0, b1, b2, b3);
+    a5 += dot4(v5, b0, b1, b2, b3);
+    a6 += dot4(v6, b0, b1, b2, b3);
+    a7 += dot4(v7, b0, b1, b2, b3);
+    if (NORM) {
+      ss0 += vec4<f32>(dot(v0, v0), dot(v1, v1), dot(v2, v2), dot(v3, v3));
+      ss1 += vec4<f32>(dot(v4, v4), dot(v5, v5), dot(v6, v6), dot(v7, v7));
+    }
+  }
+  store_row(b, b.m0, a0 * scale(ss0.x));
+  store_row(b, b.m0 + 1u * WGY, a1 * scale(ss0.y));
+  store_row(b, b.m0 + 2u * WGY, a2 * scale(ss0.z));
+  store_row(b, b.m0 + 3u * WGY, a3 * scale(ss0.w));
+  store_row(b, b.m0 + 4u * WGY, a4 * scale(ss1.x));
+  store_row(b, b.m0 + 5u * WGY, a5 * scale(ss1.y));
+  store_row(b, b.m0 + 6u * WGY, a6 * scale(ss1.z));
+  store_row(b, b.m0 + 7u * WGY, a7 * scale(ss1.w));
 }

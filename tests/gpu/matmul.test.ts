@@ -219,8 +219,8 @@ describe('matmul variant rule and input checks', () => {
     expect(chooseMatmulVariant(1, 32000, 288).name).toBe('vec4-r1-64x1');
     expect(chooseMatmulVariant(2, 768, 768).name).toBe('vec4-r2-32x2');
     expect(chooseMatmulVariant(8, 64, 64).name).toBe('vec4-r2-32x2');
-    expect(chooseMatmulVariant(9, 64, 64).name).toBe('vec4-r4-16x4');
-    expect(chooseMatmulVariant(32, 32000, 288).name).toBe('vec4-r4-16x4');
+    expect(chooseMatmulVariant(9, 64, 64).name).toBe('vec4-r8-16x2');
+    expect(chooseMatmulVariant(32, 32000, 288).name).toBe('vec4-r8-16x2');
     expect(chooseMatmulVariant(33, 64, 64).name).toBe('vec4-r4-8x8');
     expect(chooseMatmulVariant(512, 512, 64).name).toBe('vec4-r4-8x8');
   });

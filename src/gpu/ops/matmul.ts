@@ -43,8 +43,8 @@ export interface RegGemmVariant {
 export interface Vec4Variant {
   kind: 'vec4';
   name: string;
-  /** Rows per thread: the entry point main_r1, main_r2 or main_r4. */
-  rows: 1 | 2 | 4;
+  /** Rows per thread: the entry point main_r1, main_r2, main_r4 or main_r8. */
+  rows: 1 | 2 | 4 | 8;
   constants: { WGX: number; WGY: number };
 }
 
@@ -74,6 +74,8 @@ export const MATMUL_VARIANTS = [
   { kind: 'vec4', name: 'vec4-r4-16x4', rows: 4, constants: { WGX: 16, WGY: 4 } },
   { kind: 'vec4', name: 'vec4-r4-32x2', rows: 4, constants: { WGX: 32, WGY: 2 } },
   { kind: 'vec4', name: 'vec4-r4-8x8', rows: 4, constants: { WGX: 8, WGY: 8 } },
+  { kind: 'vec4', name: 'vec4-r8-16x2', rows: 8, constants: { WGX: 16, WGY: 2 } },
+  { kind: 'vec4', name: 'vec4-r8-8x2', rows: 8, constants: { WGX: 8, WGY: 2 } },
 ] as const satisfies readonly MatmulVariant[];
 
 export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
@@ -92,7 +94,7 @@ export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
 export const VEC4_WIDE_MIN_N = 2048;
 /** Rows up to which vec4-r2-32x2 is chosen (K % 4 == 0, M > 1). */
 export const VEC4_R2_MAX_ROWS = 8;
-/** Rows up to which vec4-r4-16x4 is chosen, and vec4-r4-8x8 above (K % 4 == 0). */
+/** Rows up to which vec4-r8-16x2 is chosen, and vec4-r4-8x8 above (K % 4 == 0). */
 export const VEC4_R4_SMALL_MAX_ROWS = 32;
 /** Rows up to which the matvec kernel is chosen when K % 4 != 0 (one r4 row block covers them all). */
 export const MATVEC_MAX_ROWS = 4;
@@ -106,7 +108,8 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
  * - K % 4 == 0 (every model shape): the named-register kernel (matmul_vec4), rows per thread
  *   growing with M: M == 1: vec4-r1-16x1, or vec4-r1-64x1 from N = VEC4_WIDE_MIN_N (2048) (a
  *   classifier, a large FFN); M <= VEC4_R2_MAX_ROWS (8): vec4-r2-32x2; M <=
- *   VEC4_R4_SMALL_MAX_ROWS (32): vec4-r4-16x4; above: vec4-r4-8x8. Measured on SwiftShader
+ *   VEC4_R4_SMALL_MAX_ROWS (32): vec4-r8-16x2 (8 rows a thread: 20-40% over 4 rows at M = 16 on
+ *   mx-tiny's shapes); above: vec4-r4-8x8. Measured on SwiftShader
  *   (npm run bench:kernels, mx-tiny shapes): 6x the matvec kernel at M = 1 and 3-10x the
  *   register and workgroup-memory GEMMs at M = 16-256. A GPU may prefer the workgroup-memory
  *   GEMM for large M: the autotuner (src/gpu/autotune.ts) measures that per adapter and installs
@@ -120,7 +123,7 @@ export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVari
   if (K % 4 === 0) {
     if (M === 1) return matmulVariant(N >= VEC4_WIDE_MIN_N ? 'vec4-r1-64x1' : 'vec4-r1-16x1');
     if (M <= VEC4_R2_MAX_ROWS) return matmulVariant('vec4-r2-32x2');
-    if (M <= VEC4_R4_SMALL_MAX_ROWS) return matmulVariant('vec4-r4-16x4');
+    if (M <= VEC4_R4_SMALL_MAX_ROWS) return matmulVariant('vec4-r8-16x2');
     return matmulVariant('vec4-r4-8x8');
   }
   if (M <= MATVEC_MAX_ROWS) {
@@ -173,7 +176,7 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     threads = c.WGX * c.WGY;
     sharedBytes = 0;
   } else if (v.kind === 'vec4') {
-    if (![1, 2, 4].includes(v.rows)) throw bad(`rows must be 1, 2 or 4, got ${v.rows}`);
+    if (![1, 2, 4, 8].includes(v.rows)) throw bad(`rows must be 1, 2, 4 or 8, got ${v.rows}`);
     threads = v.constants.WGX * v.constants.WGY;
     sharedBytes = 0;
   } else {
@@ -261,7 +264,12 @@ export function encodeMatmul(
   // The vec4 kernel reads whole vec4s of K; other K run the same tile on matmul_reg.
   const variant: MatmulVariant =
     asked.kind === 'vec4' && K % 4 !== 0
-      ? { kind: 'reg', name: `${asked.name} (K % 4 != 0: on matmul_reg)`, constants: { ...asked.constants, TM: asked.rows, TN: 4 } }
+      ? {
+          kind: 'reg',
+          name: `${asked.name} (K % 4 != 0: on matmul_reg)`,
+          // matmul_reg holds at most 4 rows a thread: 8 rows become twice the rows of threads.
+          constants: { WGX: asked.constants.WGX, WGY: (asked.constants.WGY * asked.rows) / Math.min(asked.rows, 4), TM: Math.min(asked.rows, 4), TN: 4 },
+        }
       : asked;
 
   let kernel: MatmulDispatch['kernel'];
