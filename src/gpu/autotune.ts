@@ -12,6 +12,7 @@
 // - Use: tuner.chooser() is a drop-in for chooseMatmulVariant; setMatmulChooser(tuner.chooser())
 //   makes every encodeMatmul without a forced variant (the engine's forward pass) use it.
 import type { AdapterSummary } from './device.js';
+import type { DeviceProfile } from './profile.js';
 import {
   chooseMatmulVariant,
   MATMUL_VARIANTS,
@@ -120,6 +121,8 @@ export class MatmulAutotuner {
   private readonly signature: string;
   /** Shapes measured (not served from the cache) by this tuner. */
   measured = 0;
+  /** The adapter's class, for the default rule's choice (chooseMatmulVariant). */
+  private readonly profile: DeviceProfile;
 
   private constructor(
     private readonly storage: TuneStorage,
@@ -128,6 +131,7 @@ export class MatmulAutotuner {
     cached: AdapterTable | undefined,
   ) {
     this.key = adapterKey(adapter);
+    this.profile = (adapter as Partial<AdapterSummary>).software ? 'software' : 'gpu';
     this.variants = options.variants ?? MATMUL_VARIANTS;
     this.signature = variantSignature(this.variants);
     this.table =
@@ -159,7 +163,7 @@ export class MatmulAutotuner {
   record(M: number, N: number, K: number, timings: readonly VariantTiming[]): TuneChoice | undefined {
     const best = pickFastest(timings);
     if (!best) return undefined;
-    const def = chooseMatmulVariant(M, N, K).name;
+    const def = chooseMatmulVariant(M, N, K, this.profile).name;
     const d = timings.find((t) => t.variant === def);
     const choice: TuneChoice = {
       variant: best.variant,
@@ -226,7 +230,7 @@ export class MatmulAutotuner {
       if (!list) byNK.set(nk, (list = []));
       list.push({ m, variant: v });
     }
-    return (M, N, K) => {
+    return (M, N, K, profile) => {
       const list = byNK.get(`${N}x${K}`);
       if (list) {
         let best: { m: number; variant: MatmulVariant } | undefined;
@@ -241,7 +245,7 @@ export class MatmulAutotuner {
         }
         if (best) return best.variant;
       }
-      return chooseMatmulVariant(M, N, K);
+      return chooseMatmulVariant(M, N, K, profile ?? this.profile);
     };
   }
 

@@ -1,6 +1,7 @@
 // Device acquisition, in one place, for the browser (navigator.gpu) and Node (the `webgpu`
 // package, see ./node.ts). The device is watched here: `device.lost` and `uncapturederror` are
 // reported through the callbacks given to acquireGpu, never swallowed.
+import { setDeviceProfile } from './profile.js';
 
 /** Why WebGPU could not be used. Each reason has its own message for the page and the CLI. */
 export type GpuUnavailableReason = 'no-webgpu' | 'insecure-context' | 'no-adapter' | 'device-failed';
@@ -135,9 +136,11 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     return info;
   });
 
+  const summary = summarize(adapter.info);
+  setDeviceProfile(device, summary.software ? 'software' : 'gpu');
   return {
     device,
-    adapter: summarize(adapter.info),
+    adapter: summary,
     timestamps,
     subgroups,
     lost,

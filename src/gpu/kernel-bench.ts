@@ -7,6 +7,7 @@
 // batch sizes M: every matmul of a step is (M, N, K) with M = tokens in the step.
 // FLOPs and bytes are the minimum work of the op (2·M·N·K FLOPs; every operand read once and the
 // output written once), so a kernel that re-reads memory shows a lower GB/s than it moves.
+import { deviceProfile } from './profile.js';
 import { bufferFrom, readFloat32, STORAGE } from './buffers.js';
 import { UniformArena } from './uniforms.js';
 import {
@@ -344,7 +345,7 @@ export async function benchMatmulShape(
   const gx = bufs.from(x, 'x');
   const gw = bufs.from(w, 'w');
   const gy = bufs.empty(m * n, 'y'); // (M, N)
-  const def = chooseMatmulVariant(m, n, k);
+  const def = chooseMatmulVariant(m, n, k, deviceProfile(device));
   const results: KernelResult[] = [];
   const pruneFactor = opts.pruneFactor ?? 3;
   let bestMs = Infinity;

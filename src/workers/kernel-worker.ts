@@ -9,6 +9,7 @@
 // stays null and the note says "onnxruntime-web peer not available". Its MatMul times come from
 // ORT loaded here with kernel profiling on; its decode tokens/s from ORT in a worker of its own
 // with profiling off (ort-decode-worker.ts: profiling would slow ORT's decode).
+import { deviceProfile } from '../gpu/profile.js';
 import * as Comlink from 'comlink';
 import type {
   DecodeRunOptions,
@@ -152,7 +153,7 @@ const api: KernelWorkerApi = {
     const p = await getPeak();
     const shapes = modelMatmulShapes(dims(model), options.batches);
     const variants: readonly MatmulVariant[] =
-      options.variants === 'all' ? MATMUL_VARIANTS : [...new Set(shapes.map((s) => chooseMatmulVariant(s.m, s.n, s.k)))];
+      options.variants === 'all' ? MATMUL_VARIANTS : [...new Set(shapes.map((s) => chooseMatmulVariant(s.m, s.n, s.k, deviceProfile(gpu.device))))];
     const results = await benchMatmulShapes(gpu, shapes, p, {
       variants,
       timing: { targetMs: options.targetMs ?? 40 },

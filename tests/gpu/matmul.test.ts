@@ -3,6 +3,7 @@ import { expectClose, gpuTest, type Resources } from '../helpers/gpu.js';
 import { bufferFrom, readFloat32 } from '../../src/gpu/buffers.js';
 import { UniformArena } from '../../src/gpu/uniforms.js';
 import { pipelineCount } from '../../src/gpu/pipelines.js';
+import { deviceProfile } from '../../src/gpu/profile.js';
 import {
   chooseMatmulVariant,
   encodeMatmul,
@@ -117,12 +118,14 @@ describe('matmul kernels', () => {
     });
   }
 
-  gpuTest('auto-chosen variant matches the CPU reference and follows chooseMatmulVariant', async ({ device }, res) => {
+  gpuTest('auto-chosen variant matches the CPU reference and follows chooseMatmulVariant for the adapter class', async ({ device, adapter }, res) => {
+    // acquireGpu recorded the adapter's class for the device.
+    expect(deviceProfile(device)).toBe(adapter.software ? 'software' : 'gpu');
     const r = new Rng(8);
     for (const [M, N, K] of all) {
       const c = makeCase(r, M, N, K);
       const { y, d } = await runMatmul(device, res, c);
-      expect(d.variant).toBe(chooseMatmulVariant(M, N, K));
+      expect(d.variant).toBe(chooseMatmulVariant(M, N, K, deviceProfile(device)));
       check(y, c, `auto(${d.variant.name})`);
       res.destroyAll();
     }
@@ -213,19 +216,24 @@ describe('matmul kernels', () => {
 });
 
 describe('matmul variant rule and input checks', () => {
-  it('chooses the named-register kernel when K % 4 == 0, rows per thread growing with M', () => {
-    expect(chooseMatmulVariant(1, 512, 64).name).toBe('vec4-r1-16x1');
-    expect(chooseMatmulVariant(1, 2047, 288).name).toBe('vec4-r1-16x1');
-    expect(chooseMatmulVariant(1, 32000, 288).name).toBe('vec4-r1-64x1');
-    expect(chooseMatmulVariant(2, 768, 768).name).toBe('vec4-r2-32x2');
-    expect(chooseMatmulVariant(8, 64, 64).name).toBe('vec4-r2-32x2');
-    expect(chooseMatmulVariant(9, 64, 64).name).toBe('vec4-r8-16x2');
-    expect(chooseMatmulVariant(32, 32000, 288).name).toBe('vec4-r8-16x2');
-    expect(chooseMatmulVariant(33, 64, 64).name).toBe('vec4-r4-8x8');
-    expect(chooseMatmulVariant(512, 512, 64).name).toBe('vec4-r4-8x8');
+  it('on a software adapter: the named-register kernel when K % 4 == 0, rows per thread growing with M', () => {
+    expect(chooseMatmulVariant(1, 512, 64, 'software').name).toBe('vec4-r1-16x1');
+    expect(chooseMatmulVariant(1, 2047, 288, 'software').name).toBe('vec4-r1-16x1');
+    expect(chooseMatmulVariant(1, 32000, 288, 'software').name).toBe('vec4-r1-64x1');
+    expect(chooseMatmulVariant(2, 768, 768, 'software').name).toBe('vec4-r2-32x2');
+    expect(chooseMatmulVariant(8, 64, 64, 'software').name).toBe('vec4-r2-32x2');
+    expect(chooseMatmulVariant(9, 64, 64, 'software').name).toBe('vec4-r8-16x2');
+    expect(chooseMatmulVariant(32, 32000, 288, 'software').name).toBe('vec4-r8-16x2');
+    expect(chooseMatmulVariant(33, 64, 64, 'software').name).toBe('vec4-r4-8x8');
+    expect(chooseMatmulVariant(512, 512, 64, 'software').name).toBe('vec4-r4-8x8');
   });
 
-  it('otherwise matvec for M <= 4 (threads per column by K), the skinny GEMM to 64 rows, the tiled GEMM beyond', () => {
+  it('on a GPU (and on software when K % 4 != 0): matvec for M <= 4 (threads per column by K), the skinny GEMM to 64 rows, the tiled GEMM beyond', () => {
+    // A GPU's rule whatever K; a device acquireGpu did not make counts as a GPU.
+    expect(chooseMatmulVariant(1, 512, 64).name).toBe('matvec-t4-r1');
+    expect(chooseMatmulVariant(16, 512, 64, 'gpu').name).toBe('reg-16x64-4x4');
+    expect(chooseMatmulVariant(512, 512, 64, 'gpu').name).toBe('gemm-64x64-4x4');
+    expect(chooseMatmulVariant(3, 5, 17, 'software').name).toBe('matvec-t4-r4');
     expect(chooseMatmulVariant(1, 512, 63).name).toBe('matvec-t4-r1');
     expect(chooseMatmulVariant(1, 32000, 287).name).toBe('matvec-t16-r1');
     expect(chooseMatmulVariant(1, 288, 4095).name).toBe('matvec-t64-r1');

@@ -6,6 +6,7 @@
 import { bindBuffers, ceilDiv, getPipeline } from '../pipelines.js';
 import type { UniformArena } from '../uniforms.js';
 import { dispatch1d } from './add.js';
+import { deviceProfile, type DeviceProfile } from '../profile.js';
 import { checkBuffer, checkDims, checkDistinct } from './checks.js';
 
 /** Tiled GEMM (kernels/matmul.wgsl): a workgroup of WGX×WGY threads owns a (WGY·TM)×(WGX·TN) tile. */
@@ -104,7 +105,8 @@ export const REG_GEMM_MAX_ROWS = 64;
 export const GEMM_BIG_TILE_MIN_TILES = 32;
 
 /**
- * The default rule (chooseMatmulVariant):
+ * The default rule (chooseMatmulVariant), by the class of adapter (src/gpu/profile.ts):
+ * On a software rasterizer ('software'):
  * - K % 4 == 0 (every model shape): the named-register kernel (matmul_vec4), rows per thread
  *   growing with M: M == 1: vec4-r1-16x1, or vec4-r1-64x1 from N = VEC4_WIDE_MIN_N (2048) (a
  *   classifier, a large FFN); M <= VEC4_R2_MAX_ROWS (8): vec4-r2-32x2; M <=
@@ -114,13 +116,16 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
  *   register and workgroup-memory GEMMs at M = 16-256. A GPU may prefer the workgroup-memory
  *   GEMM for large M: the autotuner (src/gpu/autotune.ts) measures that per adapter and installs
  *   its table through setMatmulChooser.
- * - K % 4 != 0: M <= MATVEC_MAX_ROWS (4): matvec, r1 for M == 1, r4 for M in 2..4, threads per
- *   column following K (K < 256: t4; K < 1024: t16; otherwise t64); M <= REG_GEMM_MAX_ROWS (64):
- *   reg-16x64-4x4; otherwise the tiled GEMM, gemm-64x64-4x4 when that makes at least
+ * - K % 4 != 0: the GPU rule below.
+ * On a GPU ('gpu', and any device acquireGpu did not make), the rule these kernels were designed
+ * with (no GPU was available to rank them here; the autotuner does, per adapter):
+ * - M <= MATVEC_MAX_ROWS (4): matvec, r1 for M == 1, r4 for M in 2..4, threads per
+ *   column following K (K < 256: t4; K < 1024: t16; otherwise t64);
+ * - M <= REG_GEMM_MAX_ROWS (64): reg-16x64-4x4; otherwise the tiled GEMM, gemm-64x64-4x4 when that makes at least
  *   GEMM_BIG_TILE_MIN_TILES (32) workgroups, else gemm-32x32-4x4.
  */
-export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVariant {
-  if (K % 4 === 0) {
+export function chooseMatmulVariant(M: number, N: number, K: number, profile: DeviceProfile = 'gpu'): MatmulVariant {
+  if (profile === 'software' && K % 4 === 0) {
     if (M === 1) return matmulVariant(N >= VEC4_WIDE_MIN_N ? 'vec4-r1-64x1' : 'vec4-r1-16x1');
     if (M <= VEC4_R2_MAX_ROWS) return matmulVariant('vec4-r2-32x2');
     if (M <= VEC4_R4_SMALL_MAX_ROWS) return matmulVariant('vec4-r8-16x2');
@@ -136,7 +141,7 @@ export function chooseMatmulVariant(M: number, N: number, K: number): MatmulVari
 }
 
 /** A rule mapping a shape to a variant: chooseMatmulVariant, or a tuned table (src/gpu/autotune.ts). */
-export type MatmulChooser = (M: number, N: number, K: number) => MatmulVariant;
+export type MatmulChooser = (M: number, N: number, K: number, profile?: DeviceProfile) => MatmulVariant;
 
 let matmulChooser: MatmulChooser = chooseMatmulVariant;
 
@@ -256,7 +261,7 @@ export function encodeMatmul(
 
   const asked =
     opts.variant === undefined
-      ? matmulChooser(M, N, K)
+      ? matmulChooser(M, N, K, deviceProfile(device))
       : typeof opts.variant === 'string'
         ? matmulVariant(opts.variant)
         : opts.variant;
