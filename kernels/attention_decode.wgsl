@@ -150,18 +150,13 @@ fn serial_work(gid: vec3<u32>, nwg: vec3<u32>) -> SerialWork {
 fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let w = serial_work(gid, nwg);
   if (!w.valid) { return; }
-  let slot = w.slot;
-  let n_keys = w.n_keys;
-  let kvh = w.kvh;
-  let qo = w.qo;
-  let qi = w.qi;
   var qv: array<f32, SERIAL_MAX_HD>;
   var acc: array<f32, SERIAL_MAX_HD>;
-  for (var d = 0u; d < HD; d++) { qv[d] = q[qi + d] * params.scale; }
+  for (var d = 0u; d < HD; d++) { qv[d] = q[w.qi + d] * params.scale; }
   var m = NEG;
   var l = 0.0;
-  for (var j = 0u; j < n_keys; j++) {
-    let ko = cache_offset(slot, j, kvh);
+  for (var j = 0u; j < w.n_keys; j++) {
+    let ko = cache_offset(w.slot, j, w.kvh);
     var s = 0.0;
     for (var d = 0u; d < HD; d++) { s = fma(qv[d], k_cache[ko + d], s); }
     let m_new = max(m, s);
@@ -172,7 +167,7 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     m = m_new;
   }
   let inv = 1.0 / l;
-  for (var d = 0u; d < HD; d++) { out[qo + d] = acc[d] * inv; }
+  for (var d = 0u; d < HD; d++) { out[w.qo + d] = acc[d] * inv; }
 }
 
 // Variant main_serial_vec4: main_serial with the head's query and output in named vec4 registers
@@ -188,10 +183,6 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 fn main_serial_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let w = serial_work(gid, nwg);
   if (!w.valid) { return; }
-  let slot = w.slot;
-  let n_keys = w.n_keys;
-  let kvh = w.kvh;
-  let qo = w.qo;
   let qi = w.qi / 4u;
   let H4 = HD / 4u;
   let sc = params.scale;
@@ -245,8 +236,8 @@ fn main_serial_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   if (H4 > 15u) { q15 = q_v4[qi + 15u] * sc; }
   var m = NEG;
   var l = 0.0;
-  for (var j = 0u; j < n_keys; j++) {
-    let ko = cache_offset(slot, j, kvh) / 4u;
+  for (var j = 0u; j < w.n_keys; j++) {
+    let ko = cache_offset(w.slot, j, w.kvh) / 4u;
     var s = dot(q0, k_v4[ko]);
     if (H4 > 1u) { s += dot(q1, k_v4[ko + 1u]); }
     if (H4 > 2u) { s += dot(q2, k_v4[ko + 2u]); }
@@ -286,22 +277,22 @@ fn main_serial_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     m = m_new;
   }
   let inv = 1.0 / l;
-  store4(qo, a0 * inv);
-  if (H4 > 1u) { store4(qo + 4u, a1 * inv); }
-  if (H4 > 2u) { store4(qo + 8u, a2 * inv); }
-  if (H4 > 3u) { store4(qo + 12u, a3 * inv); }
-  if (H4 > 4u) { store4(qo + 16u, a4 * inv); }
-  if (H4 > 5u) { store4(qo + 20u, a5 * inv); }
-  if (H4 > 6u) { store4(qo + 24u, a6 * inv); }
-  if (H4 > 7u) { store4(qo + 28u, a7 * inv); }
-  if (H4 > 8u) { store4(qo + 32u, a8 * inv); }
-  if (H4 > 9u) { store4(qo + 36u, a9 * inv); }
-  if (H4 > 10u) { store4(qo + 40u, a10 * inv); }
-  if (H4 > 11u) { store4(qo + 44u, a11 * inv); }
-  if (H4 > 12u) { store4(qo + 48u, a12 * inv); }
-  if (H4 > 13u) { store4(qo + 52u, a13 * inv); }
-  if (H4 > 14u) { store4(qo + 56u, a14 * inv); }
-  if (H4 > 15u) { store4(qo + 60u, a15 * inv); }
+  store4(w.qo, a0 * inv);
+  if (H4 > 1u) { store4(w.qo + 4u, a1 * inv); }
+  if (H4 > 2u) { store4(w.qo + 8u, a2 * inv); }
+  if (H4 > 3u) { store4(w.qo + 12u, a3 * inv); }
+  if (H4 > 4u) { store4(w.qo + 16u, a4 * inv); }
+  if (H4 > 5u) { store4(w.qo + 20u, a5 * inv); }
+  if (H4 > 6u) { store4(w.qo + 24u, a6 * inv); }
+  if (H4 > 7u) { store4(w.qo + 28u, a7 * inv); }
+  if (H4 > 8u) { store4(w.qo + 32u, a8 * inv); }
+  if (H4 > 9u) { store4(w.qo + 36u, a9 * inv); }
+  if (H4 > 10u) { store4(w.qo + 40u, a10 * inv); }
+  if (H4 > 11u) { store4(w.qo + 44u, a11 * inv); }
+  if (H4 > 12u) { store4(w.qo + 48u, a12 * inv); }
+  if (H4 > 13u) { store4(w.qo + 52u, a13 * inv); }
+  if (H4 > 14u) { store4(w.qo + 56u, a14 * inv); }
+  if (H4 > 15u) { store4(w.qo + 60u, a15 * inv); }
 }
 
 fn store4(o: u32, v: vec4<f32>) {

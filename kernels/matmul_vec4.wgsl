@@ -71,8 +71,16 @@ fn store_row(b: Block, m: u32, acc: vec4<f32>) {
   }
 }
 
-fn dot4(v: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(dot(v, b0), dot(v, b1), dot(v, b2), dot(v, b3));
+// The thread's 4 weight columns at vec4 step k (a struct, not an array: every member named).
+struct WCols { c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32> }
+
+fn wcols(b: Block, k: u32) -> WCols {
+  return WCols(w4[b.w0 + k], w4[b.w1 + k], w4[b.w2 + k], w4[b.w3 + k]);
+}
+
+// One row's 4 dot products with the thread's columns.
+fn dot4(v: vec4<f32>, c: WCols) -> vec4<f32> {
+  return vec4<f32>(dot(v, c.c0), dot(v, c.c1), dot(v, c.c2), dot(v, c.c3));
 }
 
 @compute @workgroup_size(WGX, WGY)
@@ -84,7 +92,7 @@ fn main_r1(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var s0 = 0.0;
   for (var k = 0u; k < params.K / 4u; k++) {
     let v0 = x4[x0 + k];
-    a0 += dot4(v0, w4[b.w0 + k], w4[b.w1 + k], w4[b.w2 + k], w4[b.w3 + k]);
+    a0 += dot4(v0, wcols(b, k));
     if (NORM) { s0 += dot(v0, v0); }
   }
   store_row(b, b.m0, a0 * scale(s0));
@@ -101,14 +109,11 @@ fn main_r2(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var s0 = 0.0;
   var s1 = 0.0;
   for (var k = 0u; k < params.K / 4u; k++) {
-    let b0 = w4[b.w0 + k];
-    let b1 = w4[b.w1 + k];
-    let b2 = w4[b.w2 + k];
-    let b3 = w4[b.w3 + k];
+    let c = wcols(b, k);
     let v0 = x4[x0 + k];
     let v1 = x4[x1 + k];
-    a0 += dot4(v0, b0, b1, b2, b3);
-    a1 += dot4(v1, b0, b1, b2, b3);
+    a0 += dot4(v0, c);
+    a1 += dot4(v1, c);
     if (NORM) {
       s0 += dot(v0, v0);
       s1 += dot(v1, v1);
@@ -132,18 +137,15 @@ fn main_r4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var a3 = vec4<f32>(0.0);
   var ss = vec4<f32>(0.0);
   for (var k = 0u; k < params.K / 4u; k++) {
-    let b0 = w4[b.w0 + k];
-    let b1 = w4[b.w1 + k];
-    let b2 = w4[b.w2 + k];
-    let b3 = w4[b.w3 + k];
+    let c = wcols(b, k);
     let v0 = x4[x0 + k];
     let v1 = x4[x1 + k];
     let v2 = x4[x2 + k];
     let v3 = x4[x3 + k];
-    a0 += dot4(v0, b0, b1, b2, b3);
-    a1 += dot4(v1, b0, b1, b2, b3);
-    a2 += dot4(v2, b0, b1, b2, b3);
-    a3 += dot4(v3, b0, b1, b2, b3);
+    a0 += dot4(v0, c);
+    a1 += dot4(v1, c);
+    a2 += dot4(v2, c);
+    a3 += dot4(v3, c);
     if (NORM) { ss += vec4<f32>(dot(v0, v0), dot(v1, v1), dot(v2, v2), dot(v3, v3)); }
   }
   store_row(b, b.m0, a0 * scale(ss.x));
@@ -175,10 +177,7 @@ fn main_r8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   var ss0 = vec4<f32>(0.0); // rows 0-3's sums of squares (NORM)
   var ss1 = vec4<f32>(0.0); // rows 4-7's
   for (var k = 0u; k < params.K / 4u; k++) {
-    let b0 = w4[b.w0 + k];
-    let b1 = w4[b.w1 + k];
-    let b2 = w4[b.w2 + k];
-    let b3 = w4[b.w3 + k];
+    let c = wcols(b, k);
     let v0 = x4[r0 + k];
     let v1 = x4[r1 + k];
     let v2 = x4[r2 + k];
@@ -187,14 +186,14 @@ fn main_r8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     let v5 = x4[r5 + k];
     let v6 = x4[r6 + k];
     let v7 = x4[r7 + k];
-    a0 += dot4(v0, b0, b1, b2, b3);
-    a1 += dot4(v1, b0, b1, b2, b3);
-    a2 += dot4(v2, b0, b1, b2, b3);
-    a3 += dot4(v3, b0, b1, b2, b3);
-    a4 += dot4(v4, b0, b1, b2, b3);
-    a5 += dot4(v5, b0, b1, b2, b3);
-    a6 += dot4(v6, b0, b1, b2, b3);
-    a7 += dot4(v7, b0, b1, b2, b3);
+    a0 += dot4(v0, c);
+    a1 += dot4(v1, c);
+    a2 += dot4(v2, c);
+    a3 += dot4(v3, c);
+    a4 += dot4(v4, c);
+    a5 += dot4(v5, c);
+    a6 += dot4(v6, c);
+    a7 += dot4(v7, c);
     if (NORM) {
       ss0 += vec4<f32>(dot(v0, v0), dot(v1, v1), dot(v2, v2), dot(v3, v3));
       ss1 += vec4<f32>(dot(v4, v4), dot(v5, v5), dot(v6, v6), dot(v7, v7));

@@ -233,6 +233,13 @@ export interface MatmulDispatch {
   workgroups: [number, number];
 }
 
+/** A vec4 variant's tile on matmul_reg (scalar loads, any K), which holds at most 4 rows a thread. */
+function scalarKFallback(v: Vec4Variant): RegGemmVariant {
+  const tm = Math.min(v.rows, 4);
+  // 8 rows a thread become twice the rows of 4-row threads: the same tile.
+  return { kind: 'reg', name: `${v.name} (K % 4 != 0: on matmul_reg)`, constants: { WGX: v.constants.WGX, WGY: (v.constants.WGY * v.rows) / tm, TM: tm, TN: 4 } };
+}
+
 /**
  * Records y(M, N) = x(M, K) · w(N, K)ᵀ [+ residual] into `pass` (one dispatch); with `norm`,
  * y = rmsnorm(x) · wᵀ [+ residual] (w holding the norm's weight, see foldNormWeight).
@@ -267,15 +274,7 @@ export function encodeMatmul(
         : opts.variant;
   checkMatmulVariant(device, asked);
   // The vec4 kernel reads whole vec4s of K; other K run the same tile on matmul_reg.
-  const variant: MatmulVariant =
-    asked.kind === 'vec4' && K % 4 !== 0
-      ? {
-          kind: 'reg',
-          name: `${asked.name} (K % 4 != 0: on matmul_reg)`,
-          // matmul_reg holds at most 4 rows a thread: 8 rows become twice the rows of threads.
-          constants: { WGX: asked.constants.WGX, WGY: (asked.constants.WGY * asked.rows) / Math.min(asked.rows, 4), TM: Math.min(asked.rows, 4), TN: 4 },
-        }
-      : asked;
+  const variant: MatmulVariant = asked.kind === 'vec4' && K % 4 !== 0 ? scalarKFallback(asked) : asked;
 
   let kernel: MatmulDispatch['kernel'];
   let entryPoint: string;
