@@ -208,3 +208,328 @@ fn main_r8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
   store_row(b, b.m0 + 6u * WGY, a6 * scale(ss1.z));
   store_row(b, b.m0 + 7u * WGY, a7 * scale(ss1.w));
 }
+
+// ---- Wider blocks: 4x4 register blocks held in mat4x4 accumulators ----
+// Entry points main_r{R}c{C} (R rows × C columns a thread, R and C multiples of 4): rows
+// m0 + i·WGY, columns n0 + j·WGX as above. Per vec4 step of K a thread loads R vec4 of x and C of
+// w and updates R·C dot products, so each value loaded feeds more arithmetic than with 4 columns:
+// on SwiftShader every load a thread makes is a separate gather, and the loads, not the
+// arithmetic, set the speed (1.5-1.9x over main_r8 at M = 16, measured). A block of 4 rows is
+// transposed into X (X[c] = component c of the 4 rows), so X * W is the 4×4 block of dot
+// products: (X * W)[j][i] = dot(row i, column j). Matrices indexed by constants only, so their
+// columns stay in registers like the named vec4s above.
+
+// Offsets into x4 of the thread's 4 rows i0 .. i0+3 (rows past M read the last row).
+fn xrows4(m0: u32, i0: u32) -> vec4<u32> {
+  return vec4<u32>(xrow(m0 + i0 * WGY), xrow(m0 + (i0 + 1u) * WGY), xrow(m0 + (i0 + 2u) * WGY), xrow(m0 + (i0 + 3u) * WGY));
+}
+
+// Offsets into w4 of the thread's 4 columns j0 .. j0+3 (columns past N read the last one).
+fn wcols4(n0: u32, j0: u32) -> vec4<u32> {
+  let K4 = params.K / 4u;
+  let last = params.N - 1u;
+  return vec4<u32>(min(n0 + j0 * WGX, last), min(n0 + (j0 + 1u) * WGX, last), min(n0 + (j0 + 2u) * WGX, last), min(n0 + (j0 + 3u) * WGX, last)) * K4;
+}
+
+fn xblock(r: vec4<u32>, k: u32) -> mat4x4<f32> {
+  return transpose(mat4x4<f32>(x4[r.x + k], x4[r.y + k], x4[r.z + k], x4[r.w + k]));
+}
+
+fn wblock(c: vec4<u32>, k: u32) -> mat4x4<f32> {
+  return mat4x4<f32>(w4[c.x + k], w4[c.y + k], w4[c.z + k], w4[c.w + k]);
+}
+
+// The 4 rows' sums of squares over this step's 4 values of K (X transposed: X[c] spans the rows).
+fn sumsq(X: mat4x4<f32>) -> vec4<f32> {
+  return X[0] * X[0] + X[1] * X[1] + X[2] * X[2] + X[3] * X[3];
+}
+
+fn scale4(ss: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(scale(ss.x), scale(ss.y), scale(ss.z), scale(ss.w));
+}
+
+// The thread's first row and column for R rows × C columns.
+fn origin(wid: vec3<u32>, lid: vec3<u32>, rows: u32, cols: u32) -> vec2<u32> {
+  let tile = wid.x + wid.y * params.groups_x;
+  let tiles_n = params.tiles_n;
+  return vec2<u32>((tile / tiles_n) * (WGY * rows) + lid.y, (tile % tiles_n) * (WGX * cols) + lid.x);
+}
+
+// Stores block a (a[j][i]: row i0+i, column j0+j), row i scaled by s[i]; rows past M and columns
+// past N are skipped.
+fn store_block(o: vec2<u32>, i0: u32, j0: u32, a: mat4x4<f32>, s: vec4<f32>) {
+  let s4 = mat4x4<f32>(a[0] * s, a[1] * s, a[2] * s, a[3] * s);
+  for (var j = 0u; j < 4u; j++) {
+    let n = o.y + (j0 + j) * WGX;
+    if (n >= params.N) { return; }
+    for (var i = 0u; i < 4u; i++) {
+      let m = o.x + (i0 + i) * WGY;
+      if (m >= params.M) { break; }
+      let at = m * params.N + n;
+      var v = s4[j][i];
+      if (params.residual != 0u) { v += r[at]; }
+      y[at] = v;
+    }
+  }
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r4c16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let o = origin(wid, lid, 4u, 16u);
+  let r0 = xrows4(o.x, 0u);
+  let c0 = wcols4(o.y, 0u);
+  let c1 = wcols4(o.y, 4u);
+  let c2 = wcols4(o.y, 8u);
+  let c3 = wcols4(o.y, 12u);
+  var a00 = mat4x4<f32>();
+  var a01 = mat4x4<f32>();
+  var a02 = mat4x4<f32>();
+  var a03 = mat4x4<f32>();
+  var s0 = vec4<f32>(0.0);
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let X0 = xblock(r0, k);
+    a00 += X0 * wblock(c0, k);
+    a01 += X0 * wblock(c1, k);
+    a02 += X0 * wblock(c2, k);
+    a03 += X0 * wblock(c3, k);
+    if (NORM) { s0 += sumsq(X0); }
+  }
+  let t0 = scale4(s0);
+  store_block(o, 0u, 0u, a00, t0);
+  store_block(o, 0u, 4u, a01, t0);
+  store_block(o, 0u, 8u, a02, t0);
+  store_block(o, 0u, 12u, a03, t0);
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r8c8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let o = origin(wid, lid, 8u, 8u);
+  let r0 = xrows4(o.x, 0u);
+  let r1 = xrows4(o.x, 4u);
+  let c0 = wcols4(o.y, 0u);
+  let c1 = wcols4(o.y, 4u);
+  var a00 = mat4x4<f32>();
+  var a01 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let X0 = xblock(r0, k);
+    let X1 = xblock(r1, k);
+    let W0 = wblock(c0, k);
+    let W1 = wblock(c1, k);
+    a00 += X0 * W0;
+    a01 += X0 * W1;
+    a10 += X1 * W0;
+    a11 += X1 * W1;
+    if (NORM) {
+      s0 += sumsq(X0);
+      s1 += sumsq(X1);
+    }
+  }
+  let t0 = scale4(s0);
+  let t1 = scale4(s1);
+  store_block(o, 0u, 0u, a00, t0);
+  store_block(o, 0u, 4u, a01, t0);
+  store_block(o, 4u, 0u, a10, t1);
+  store_block(o, 4u, 4u, a11, t1);
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r8c16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let o = origin(wid, lid, 8u, 16u);
+  let r0 = xrows4(o.x, 0u);
+  let r1 = xrows4(o.x, 4u);
+  let c0 = wcols4(o.y, 0u);
+  let c1 = wcols4(o.y, 4u);
+  let c2 = wcols4(o.y, 8u);
+  let c3 = wcols4(o.y, 12u);
+  var a00 = mat4x4<f32>();
+  var a01 = mat4x4<f32>();
+  var a02 = mat4x4<f32>();
+  var a03 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var a12 = mat4x4<f32>();
+  var a13 = mat4x4<f32>();
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let X0 = xblock(r0, k);
+    let X1 = xblock(r1, k);
+    let W0 = wblock(c0, k);
+    let W1 = wblock(c1, k);
+    let W2 = wblock(c2, k);
+    let W3 = wblock(c3, k);
+    a00 += X0 * W0;
+    a01 += X0 * W1;
+    a02 += X0 * W2;
+    a03 += X0 * W3;
+    a10 += X1 * W0;
+    a11 += X1 * W1;
+    a12 += X1 * W2;
+    a13 += X1 * W3;
+    if (NORM) {
+      s0 += sumsq(X0);
+      s1 += sumsq(X1);
+    }
+  }
+  let t0 = scale4(s0);
+  let t1 = scale4(s1);
+  store_block(o, 0u, 0u, a00, t0);
+  store_block(o, 0u, 4u, a01, t0);
+  store_block(o, 0u, 8u, a02, t0);
+  store_block(o, 0u, 12u, a03, t0);
+  store_block(o, 4u, 0u, a10, t1);
+  store_block(o, 4u, 4u, a11, t1);
+  store_block(o, 4u, 8u, a12, t1);
+  store_block(o, 4u, 12u, a13, t1);
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r16c8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let o = origin(wid, lid, 16u, 8u);
+  let r0 = xrows4(o.x, 0u);
+  let r1 = xrows4(o.x, 4u);
+  let r2 = xrows4(o.x, 8u);
+  let r3 = xrows4(o.x, 12u);
+  let c0 = wcols4(o.y, 0u);
+  let c1 = wcols4(o.y, 4u);
+  var a00 = mat4x4<f32>();
+  var a01 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var a20 = mat4x4<f32>();
+  var a21 = mat4x4<f32>();
+  var a30 = mat4x4<f32>();
+  var a31 = mat4x4<f32>();
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var s3 = vec4<f32>(0.0);
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let X0 = xblock(r0, k);
+    let X1 = xblock(r1, k);
+    let X2 = xblock(r2, k);
+    let X3 = xblock(r3, k);
+    let W0 = wblock(c0, k);
+    let W1 = wblock(c1, k);
+    a00 += X0 * W0;
+    a01 += X0 * W1;
+    a10 += X1 * W0;
+    a11 += X1 * W1;
+    a20 += X2 * W0;
+    a21 += X2 * W1;
+    a30 += X3 * W0;
+    a31 += X3 * W1;
+    if (NORM) {
+      s0 += sumsq(X0);
+      s1 += sumsq(X1);
+      s2 += sumsq(X2);
+      s3 += sumsq(X3);
+    }
+  }
+  let t0 = scale4(s0);
+  let t1 = scale4(s1);
+  let t2 = scale4(s2);
+  let t3 = scale4(s3);
+  store_block(o, 0u, 0u, a00, t0);
+  store_block(o, 0u, 4u, a01, t0);
+  store_block(o, 4u, 0u, a10, t1);
+  store_block(o, 4u, 4u, a11, t1);
+  store_block(o, 8u, 0u, a20, t2);
+  store_block(o, 8u, 4u, a21, t2);
+  store_block(o, 12u, 0u, a30, t3);
+  store_block(o, 12u, 4u, a31, t3);
+}
+
+@compute @workgroup_size(WGX, WGY)
+fn main_r16c16(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  if (wid.x + wid.y * params.groups_x >= params.tiles) { return; }
+  let o = origin(wid, lid, 16u, 16u);
+  let r0 = xrows4(o.x, 0u);
+  let r1 = xrows4(o.x, 4u);
+  let r2 = xrows4(o.x, 8u);
+  let r3 = xrows4(o.x, 12u);
+  let c0 = wcols4(o.y, 0u);
+  let c1 = wcols4(o.y, 4u);
+  let c2 = wcols4(o.y, 8u);
+  let c3 = wcols4(o.y, 12u);
+  var a00 = mat4x4<f32>();
+  var a01 = mat4x4<f32>();
+  var a02 = mat4x4<f32>();
+  var a03 = mat4x4<f32>();
+  var a10 = mat4x4<f32>();
+  var a11 = mat4x4<f32>();
+  var a12 = mat4x4<f32>();
+  var a13 = mat4x4<f32>();
+  var a20 = mat4x4<f32>();
+  var a21 = mat4x4<f32>();
+  var a22 = mat4x4<f32>();
+  var a23 = mat4x4<f32>();
+  var a30 = mat4x4<f32>();
+  var a31 = mat4x4<f32>();
+  var a32 = mat4x4<f32>();
+  var a33 = mat4x4<f32>();
+  var s0 = vec4<f32>(0.0);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  var s3 = vec4<f32>(0.0);
+  for (var k = 0u; k < params.K / 4u; k++) {
+    let X0 = xblock(r0, k);
+    let X1 = xblock(r1, k);
+    let X2 = xblock(r2, k);
+    let X3 = xblock(r3, k);
+    let W0 = wblock(c0, k);
+    let W1 = wblock(c1, k);
+    let W2 = wblock(c2, k);
+    let W3 = wblock(c3, k);
+    a00 += X0 * W0;
+    a01 += X0 * W1;
+    a02 += X0 * W2;
+    a03 += X0 * W3;
+    a10 += X1 * W0;
+    a11 += X1 * W1;
+    a12 += X1 * W2;
+    a13 += X1 * W3;
+    a20 += X2 * W0;
+    a21 += X2 * W1;
+    a22 += X2 * W2;
+    a23 += X2 * W3;
+    a30 += X3 * W0;
+    a31 += X3 * W1;
+    a32 += X3 * W2;
+    a33 += X3 * W3;
+    if (NORM) {
+      s0 += sumsq(X0);
+      s1 += sumsq(X1);
+      s2 += sumsq(X2);
+      s3 += sumsq(X3);
+    }
+  }
+  let t0 = scale4(s0);
+  let t1 = scale4(s1);
+  let t2 = scale4(s2);
+  let t3 = scale4(s3);
+  store_block(o, 0u, 0u, a00, t0);
+  store_block(o, 0u, 4u, a01, t0);
+  store_block(o, 0u, 8u, a02, t0);
+  store_block(o, 0u, 12u, a03, t0);
+  store_block(o, 4u, 0u, a10, t1);
+  store_block(o, 4u, 4u, a11, t1);
+  store_block(o, 4u, 8u, a12, t1);
+  store_block(o, 4u, 12u, a13, t1);
+  store_block(o, 8u, 0u, a20, t2);
+  store_block(o, 8u, 4u, a21, t2);
+  store_block(o, 8u, 8u, a22, t2);
+  store_block(o, 8u, 12u, a23, t2);
+  store_block(o, 12u, 0u, a30, t3);
+  store_block(o, 12u, 4u, a31, t3);
+  store_block(o, 12u, 8u, a32, t3);
+  store_block(o, 12u, 12u, a33, t3);
+}

@@ -110,7 +110,7 @@ describe('matmul kernels', () => {
         // vec4 variants run their tile on matmul_reg when K % 4 != 0.
         if (v.kind === 'vec4' && K % 4 !== 0) expect([d.kernel, d.variant.name]).toEqual(['matmul_reg', `${v.name} (K % 4 != 0: on matmul_reg)`]);
         else expect(d.variant.name).toBe(v.name);
-        if (v.kind === 'vec4' && K % 4 === 0) expect(d.entryPoint).toBe(`main_r${v.rows}`);
+        if (v.kind === 'vec4' && K % 4 === 0) expect(d.entryPoint).toBe('cols' in v ? `main_r${v.rows}c${v.cols}` : `main_r${v.rows}`);
         if (v.kind === 'matvec') expect(d.entryPoint).toBe(K % 4 === 0 ? 'main_vec4' : 'main');
         check(y, c, v.name);
         res.destroyAll();
@@ -220,12 +220,12 @@ describe('matmul variant rule and input checks', () => {
     expect(chooseMatmulVariant(1, 512, 64, 'software').name).toBe('vec4-r1-16x1');
     expect(chooseMatmulVariant(1, 2047, 288, 'software').name).toBe('vec4-r1-16x1');
     expect(chooseMatmulVariant(1, 32000, 288, 'software').name).toBe('vec4-r1-64x1');
-    expect(chooseMatmulVariant(2, 768, 768, 'software').name).toBe('vec4-r2-32x2');
-    expect(chooseMatmulVariant(8, 64, 64, 'software').name).toBe('vec4-r2-32x2');
-    expect(chooseMatmulVariant(9, 64, 64, 'software').name).toBe('vec4-r8-16x2');
-    expect(chooseMatmulVariant(32, 32000, 288, 'software').name).toBe('vec4-r8-16x2');
-    expect(chooseMatmulVariant(33, 64, 64, 'software').name).toBe('vec4-r4-8x8');
-    expect(chooseMatmulVariant(512, 512, 64, 'software').name).toBe('vec4-r4-8x8');
+    expect(chooseMatmulVariant(2, 768, 768, 'software').name).toBe('vec4-r4c16-4x1');
+    expect(chooseMatmulVariant(4, 64, 64, 'software').name).toBe('vec4-r4c16-4x1');
+    expect(chooseMatmulVariant(5, 64, 64, 'software').name).toBe('vec4-r8c16-4x1');
+    expect(chooseMatmulVariant(8, 32000, 288, 'software').name).toBe('vec4-r8c16-4x1');
+    expect(chooseMatmulVariant(9, 64, 64, 'software').name).toBe('vec4-r16c16-4x1');
+    expect(chooseMatmulVariant(512, 512, 64, 'software').name).toBe('vec4-r16c16-4x1');
   });
 
   it('on a GPU (and on software when K % 4 != 0): matvec for M <= 4 (threads per column by K), the skinny GEMM to 64 rows, the tiled GEMM beyond', () => {
@@ -281,5 +281,9 @@ describe('matmul variant rule and input checks', () => {
     expect(bad({ TPC: 3, COLS: 4, ROWS: 1 })).toThrow(/TPC must be a power of two/);
     expect(bad({ TPC: 4, COLS: 4, ROWS: 9 })).toThrow(/ROWS must be <= 8/);
     expect(bad({ TPC: 64, COLS: 8, ROWS: 1 })).toThrow(/512 threads per workgroup exceed/);
+    const vec4 = (rows: number, cols: number | undefined) =>
+      () => encodeMatmul(devL, pass, arena, buf(8), buf(12), buf(6), 2, 3, 4, { variant: { kind: 'vec4', name: 'v', rows, cols, constants: { WGX: 4, WGY: 1 } } as MatmulVariant });
+    expect(vec4(16, undefined)).toThrow(/matmul variant "v": rows must be 1, 2, 4 or 8 with 4 columns, got 16/);
+    expect(vec4(4, 8)).toThrow(/rows x cols must be one of 4x16, 8x8, 8x16, 16x8, 16x16, got 4x8/);
   });
 });

@@ -38,15 +38,35 @@ export interface RegGemmVariant {
 
 /**
  * Register-blocked matmul with named registers (kernels/matmul_vec4.wgsl), K % 4 == 0: each thread
- * of a WGX×WGY workgroup owns `rows` rows × 4 columns, a (WGY·rows)×(WGX·4) tile a workgroup.
- * For K % 4 != 0 encodeMatmul runs the same tile on matmul_reg (scalar loads) instead.
+ * of a WGX×WGY workgroup owns `rows` rows × `cols` columns (4 unless given), a
+ * (WGY·rows)×(WGX·cols) tile a workgroup. For K % 4 != 0 encodeMatmul runs the same tile on
+ * matmul_reg (scalar loads) instead.
  */
 export interface Vec4Variant {
   kind: 'vec4';
   name: string;
-  /** Rows per thread: the entry point main_r1, main_r2, main_r4 or main_r8. */
-  rows: 1 | 2 | 4 | 8;
+  /**
+   * Rows per thread. With 4 columns: the entry point main_r1, main_r2, main_r4 or main_r8; with
+   * `cols`: main_r{rows}c{cols}, one of VEC4_BLOCKS (4x4 blocks in mat4x4 accumulators).
+   */
+  rows: 1 | 2 | 4 | 8 | 16;
+  /** Columns per thread when not 4. */
+  cols?: 8 | 16;
   constants: { WGX: number; WGY: number };
+}
+
+/** The (rows, cols) blocks of matmul_vec4's mat4x4 entry points (main_r4c16, ...). */
+export const VEC4_BLOCKS: readonly (readonly [number, number])[] = [
+  [4, 16],
+  [8, 8],
+  [8, 16],
+  [16, 8],
+  [16, 16],
+];
+
+/** Columns per thread of a vec4 variant. */
+export function vec4Cols(v: Vec4Variant): number {
+  return v.cols ?? 4;
 }
 
 export type MatmulVariant = GemmVariant | MatvecVariant | RegGemmVariant | Vec4Variant;
@@ -77,6 +97,12 @@ export const MATMUL_VARIANTS = [
   { kind: 'vec4', name: 'vec4-r4-8x8', rows: 4, constants: { WGX: 8, WGY: 8 } },
   { kind: 'vec4', name: 'vec4-r8-16x2', rows: 8, constants: { WGX: 16, WGY: 2 } },
   { kind: 'vec4', name: 'vec4-r8-8x2', rows: 8, constants: { WGX: 8, WGY: 2 } },
+  { kind: 'vec4', name: 'vec4-r4c16-4x1', rows: 4, cols: 16, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-r8c8-4x1', rows: 8, cols: 8, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-r8c8-8x2', rows: 8, cols: 8, constants: { WGX: 8, WGY: 2 } },
+  { kind: 'vec4', name: 'vec4-r8c16-4x1', rows: 8, cols: 16, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-r16c8-4x1', rows: 16, cols: 8, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-r16c16-4x1', rows: 16, cols: 16, constants: { WGX: 4, WGY: 1 } },
 ] as const satisfies readonly MatmulVariant[];
 
 export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
@@ -93,10 +119,10 @@ export function matmulVariant(name: MatmulVariantName | string): MatmulVariant {
  * small N needs to occupy even two CPU cores on SwiftShader).
  */
 export const VEC4_WIDE_MIN_N = 2048;
-/** Rows up to which vec4-r2-32x2 is chosen (K % 4 == 0, M > 1). */
-export const VEC4_R2_MAX_ROWS = 8;
-/** Rows up to which vec4-r8-16x2 is chosen, and vec4-r4-8x8 above (K % 4 == 0). */
-export const VEC4_R4_SMALL_MAX_ROWS = 32;
+/** Rows up to which vec4-r4c16-4x1 is chosen (K % 4 == 0, M > 1). */
+export const VEC4_R4_MAX_ROWS = 4;
+/** Rows up to which vec4-r8c16-4x1 is chosen, and vec4-r16c16-4x1 above (K % 4 == 0). */
+export const VEC4_R8_MAX_ROWS = 8;
 /** Rows up to which the matvec kernel is chosen when K % 4 != 0 (one r4 row block covers them all). */
 export const MATVEC_MAX_ROWS = 4;
 /** Rows up to which the register-blocked skinny GEMM is chosen over the tiled one. */
@@ -107,15 +133,19 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
 /**
  * The default rule (chooseMatmulVariant), by the class of adapter (src/gpu/profile.ts):
  * On a software rasterizer ('software'):
- * - K % 4 == 0 (every model shape): the named-register kernel (matmul_vec4), rows per thread
- *   growing with M: M == 1: vec4-r1-16x1, or vec4-r1-64x1 from N = VEC4_WIDE_MIN_N (2048) (a
- *   classifier, a large FFN); M <= VEC4_R2_MAX_ROWS (8): vec4-r2-32x2; M <=
- *   VEC4_R4_SMALL_MAX_ROWS (32): vec4-r8-16x2 (8 rows a thread: 20-40% over 4 rows at M = 16 on
- *   mx-tiny's shapes); above: vec4-r4-8x8. Measured on SwiftShader
- *   (npm run bench:kernels, mx-tiny shapes): 6x the matvec kernel at M = 1 and 3-10x the
- *   register and workgroup-memory GEMMs at M = 16-256. A GPU may prefer the workgroup-memory
- *   GEMM for large M: the autotuner (src/gpu/autotune.ts) measures that per adapter and installs
- *   its table through setMatmulChooser.
+ * - K % 4 == 0 (every model shape): the named-register kernel (matmul_vec4), its tile growing
+ *   with M: M == 1: vec4-r1-16x1, or vec4-r1-64x1 from N = VEC4_WIDE_MIN_N (2048) (a
+ *   classifier, a large FFN); M <= VEC4_R4_MAX_ROWS (4): vec4-r4c16-4x1; M <= VEC4_R8_MAX_ROWS
+ *   (8): vec4-r8c16-4x1; above: vec4-r16c16-4x1. Blocks of 16 columns a thread in mat4x4
+ *   accumulators, because on SwiftShader each value a thread loads is a gather and loads set the
+ *   speed: measured in Chromium (npm run bench:kernels -- --browser, mx-tiny shapes), 1.4-3.9x
+ *   the 4-column entries at M = 4-64; in whole decode steps (Node, mx-tiny, the rules
+ *   alternating in one run) batch 16 runs 1.2x faster on 16 rows a thread than on 8 and 1.4x
+ *   faster than on the 4-column vec4-r8-16x2, batch 64 1.05x faster than on vec4-r16c8-4x1.
+ *   Also 6x the matvec kernel at M = 1 and 3-10x the register and workgroup-memory GEMMs at
+ *   M = 16-256. A GPU may prefer the workgroup-memory GEMM for large
+ *   M: the autotuner (src/gpu/autotune.ts) measures that per adapter and installs its table
+ *   through setMatmulChooser.
  * - K % 4 != 0: the GPU rule below.
  * On a GPU ('gpu', and any device acquireGpu did not make), the rule these kernels were designed
  * with (no GPU was available to rank them here; the autotuner does, per adapter):
@@ -127,9 +157,9 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
 export function chooseMatmulVariant(M: number, N: number, K: number, profile: DeviceProfile = 'gpu'): MatmulVariant {
   if (profile === 'software' && K % 4 === 0) {
     if (M === 1) return matmulVariant(N >= VEC4_WIDE_MIN_N ? 'vec4-r1-64x1' : 'vec4-r1-16x1');
-    if (M <= VEC4_R2_MAX_ROWS) return matmulVariant('vec4-r2-32x2');
-    if (M <= VEC4_R4_SMALL_MAX_ROWS) return matmulVariant('vec4-r8-16x2');
-    return matmulVariant('vec4-r4-8x8');
+    if (M <= VEC4_R4_MAX_ROWS) return matmulVariant('vec4-r4c16-4x1');
+    if (M <= VEC4_R8_MAX_ROWS) return matmulVariant('vec4-r8c16-4x1');
+    return matmulVariant('vec4-r16c16-4x1');
   }
   if (M <= MATVEC_MAX_ROWS) {
     const t = K < 256 ? 4 : K < 1024 ? 16 : 64;
@@ -181,7 +211,11 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     threads = c.WGX * c.WGY;
     sharedBytes = 0;
   } else if (v.kind === 'vec4') {
-    if (![1, 2, 4, 8].includes(v.rows)) throw bad(`rows must be 1, 2, 4 or 8, got ${v.rows}`);
+    if (v.cols === undefined) {
+      if (![1, 2, 4, 8].includes(v.rows)) throw bad(`rows must be 1, 2, 4 or 8 with 4 columns, got ${v.rows}`);
+    } else if (!VEC4_BLOCKS.some(([r, c]) => r === v.rows && c === v.cols)) {
+      throw bad(`rows x cols must be one of ${VEC4_BLOCKS.map(([r, c]) => `${r}x${c}`).join(', ')}, got ${v.rows}x${v.cols}`);
+    }
     threads = v.constants.WGX * v.constants.WGY;
     sharedBytes = 0;
   } else {
@@ -236,8 +270,10 @@ export interface MatmulDispatch {
 /** A vec4 variant's tile on matmul_reg (scalar loads, any K), which holds at most 4 rows a thread. */
 function scalarKFallback(v: Vec4Variant): RegGemmVariant {
   const tm = Math.min(v.rows, 4);
-  // 8 rows a thread become twice the rows of 4-row threads: the same tile.
-  return { kind: 'reg', name: `${v.name} (K % 4 != 0: on matmul_reg)`, constants: { WGX: v.constants.WGX, WGY: (v.constants.WGY * v.rows) / tm, TM: tm, TN: 4 } };
+  // 8 rows a thread become twice the rows of 4-row threads, 16 columns four times the columns of
+  // 4-column threads: the same tile.
+  const c = v.constants;
+  return { kind: 'reg', name: `${v.name} (K % 4 != 0: on matmul_reg)`, constants: { WGX: (c.WGX * vec4Cols(v)) / 4, WGY: (c.WGY * v.rows) / tm, TM: tm, TN: 4 } };
 }
 
 /**
@@ -283,8 +319,8 @@ export function encodeMatmul(
   if (variant.kind === 'vec4') {
     const c = variant.constants;
     kernel = 'matmul_vec4';
-    entryPoint = `main_r${variant.rows}`;
-    colTiles = ceilDiv(N, c.WGX * 4);
+    entryPoint = variant.cols === undefined ? `main_r${variant.rows}` : `main_r${variant.rows}c${variant.cols}`;
+    colTiles = ceilDiv(N, c.WGX * vec4Cols(variant));
     tiles = ceilDiv(M, c.WGY * variant.rows) * colTiles;
   } else if (variant.kind === 'gemm') {
     const c = variant.constants;
