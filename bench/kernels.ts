@@ -31,7 +31,7 @@ import { benchMatmulShapes, benchOtherKernels, modelMatmulShapes } from '../src/
 import { chooseMatmulVariant, MATMUL_VARIANTS, type MatmulVariant } from '../src/gpu/ops/matmul.js';
 import { MatmulAutotuner } from '../src/gpu/autotune.js';
 import { fileTuneStorage } from '../src/gpu/autotune-node.js';
-import { measureDecodeRate, measureStepBreakdown } from '../src/workers/kernel-step.js';
+import { measureDecodeRates, measureStepBreakdown, type DecodeRate } from '../src/workers/kernel-step.js';
 import {
   asOrtPeer,
   decodeReport,
@@ -188,9 +188,8 @@ async function runNode(o: KernelBenchOptions): Promise<void> {
     try {
       err(`decode step breakdown at batch ${o.decodeBatches.join(', ')}... (${elapsed()})\n`);
       const steps = await measureStepBreakdown(gpu, model, o.decodeBatches, { onProgress: (w) => err(`  ${w}\n`) });
-      err(`decode tokens/s at batch 1 and 16... (${elapsed()})\n`);
-      const b1 = await measureDecodeRate(gpu, model, 1);
-      const b16 = await measureDecodeRate(gpu, model, 16, { minSteps: 3, maxSteps: 8 });
+      err(`decode tokens/s at batch 1 and 16, in turn... (${elapsed()})\n`);
+      const [b1, b16] = (await measureDecodeRates(gpu, model, [1, 16])) as [DecodeRate, DecodeRate];
       let ortRate: { ort_tokens_per_s: number; backend?: string } | undefined;
       let ortDecodeNote = report.ort.note;
       if (ort?.measureOrtDecode) {

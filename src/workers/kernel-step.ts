@@ -2,8 +2,8 @@
 // - the time share of each kernel in a decode step at several batch sizes, and dispatches per
 //   step, from a GpuBackend with a Profiler (one timed pass per kernel: timestamp queries; with
 //   wall time only the whole step is known, and the result says so);
-// - decode tokens/s at a batch size, from a GpuBackend without a profiler (one pass per step, as
-//   the engine runs), the median step time of several steps after a warm-up.
+// - decode tokens/s at several batch sizes, from GpuBackends without a profiler (one pass per
+//   step, as the engine runs), measured in turn over several rounds: the median step time each.
 import { GpuBackend } from '../model/gpu-forward.js';
 import type { Model } from '../model/config.js';
 import type { GpuContext } from '../gpu/device.js';
@@ -121,34 +121,50 @@ export interface DecodeRate {
 }
 
 /**
- * Decode tokens/s at one batch size as the engine runs (no profiler): `batch` sequences with a
- * short prompt, one warm-up step, then at least minSteps steps and until minMs has passed (at
- * most maxSteps); the median step time counts.
+ * Decode tokens/s at each batch size as the engine runs (no profiler): one backend per batch size,
+ * `batch` sequences with a short prompt and one warm-up step each, then `rounds` rounds in which
+ * every batch size runs in turn for at least minSteps steps and minMs (at most its share of the
+ * context); the median of all its step times counts. Interleaving the batch sizes puts a slow
+ * phase of a shared machine (another process, a collection) into all of them alike, so their
+ * ratio holds up better than that of runs one after the other.
  */
-export async function measureDecodeRate(
+export async function measureDecodeRates(
   gpu: GpuContext,
   model: Model,
-  batch: number,
-  opts: { prompt?: number; minSteps?: number; maxSteps?: number; minMs?: number; seed?: number } = {},
-): Promise<DecodeRate> {
+  batches: readonly number[],
+  opts: { prompt?: number; rounds?: number; minSteps?: number; minMs?: number; seed?: number } = {},
+): Promise<DecodeRate[]> {
   const prompt = opts.prompt ?? 8;
+  const rounds = opts.rounds ?? 3;
   const minSteps = opts.minSteps ?? 3;
-  const maxSteps = Math.min(opts.maxSteps ?? 32, model.config.seqLen - prompt - 2);
-  const minMs = opts.minMs ?? 1000;
-  const backend = new GpuBackend(gpu, model, { maxSequences: batch, maxTokensPerStep: Math.max(batch * prompt, batch) });
+  const minMs = opts.minMs ?? 400;
+  // Positions left after the prompt and the warm-up step, shared out between the rounds.
+  const perRound = Math.max(1, Math.floor((model.config.seqLen - prompt - 2) / rounds));
+  const runs: { batch: number; backend: GpuBackend; seqs: number[]; next: ArrayLike<number>; times: number[] }[] = [];
   try {
-    let { seqs, next } = await prefill(backend, batch, prompt, new Rng(opts.seed ?? 11));
-    next = (await backend.step(decodeEntries(seqs, next))).next; // warm-up
-    const times: number[] = [];
-    const t0 = performance.now();
-    while (times.length < maxSteps && (times.length < minSteps || performance.now() - t0 < minMs)) {
-      const s = performance.now();
-      next = (await backend.step(decodeEntries(seqs, next))).next;
-      times.push(performance.now() - s);
+    for (const batch of batches) {
+      const backend = new GpuBackend(gpu, model, { maxSequences: batch, maxTokensPerStep: Math.max(batch * prompt, batch) });
+      runs.push({ batch, backend, seqs: [], next: [], times: [] });
+      const run = runs[runs.length - 1]!;
+      const p = await prefill(backend, batch, prompt, new Rng((opts.seed ?? 11) + batch));
+      run.seqs = p.seqs;
+      run.next = (await backend.step(decodeEntries(p.seqs, p.next))).next; // warm-up
     }
-    const ms = median(times);
-    return { batch, tokensPerS: (batch * 1000) / ms, msPerStep: ms, steps: times.length, dispatches: backend.lastDispatches };
+    for (let r = 0; r < rounds; r++) {
+      for (const run of runs) {
+        const t0 = performance.now();
+        for (let i = 0; i < perRound && (i < minSteps || performance.now() - t0 < minMs); i++) {
+          const s = performance.now();
+          run.next = (await run.backend.step(decodeEntries(run.seqs, run.next))).next;
+          run.times.push(performance.now() - s);
+        }
+      }
+    }
+    return runs.map(({ batch, backend, times }) => {
+      const ms = median(times);
+      return { batch, tokensPerS: (batch * 1000) / ms, msPerStep: ms, steps: times.length, dispatches: backend.lastDispatches };
+    });
   } finally {
-    backend.destroy();
+    for (const run of runs) run.backend.destroy();
   }
 }

@@ -28,7 +28,7 @@ import { chooseMatmulVariant, MATMUL_VARIANTS, type MatmulVariant } from '../gpu
 import { MatmulAutotuner, type TuneStorage } from '../gpu/autotune.js';
 import { loadModel } from '../model/load.js';
 import type { Model } from '../model/config.js';
-import { measureDecodeRate, measureStepBreakdown } from './kernel-step.js';
+import { measureDecodeRates, measureStepBreakdown, type DecodeRate } from './kernel-step.js';
 import type { OrtDecodeRate, OrtDecodeWorkerApi } from './ort-decode-worker.js';
 import {
   asOrtPeer,
@@ -209,10 +209,9 @@ const api: KernelWorkerApi = {
     const total = batches.length + 2 + (withOrt ? 1 : 0);
     let done = 0;
     const steps = await measureStepBreakdown(gpu, model, batches, { onProgress: (what) => void onProgress?.({ done: done++, total, what }) });
-    onProgress?.({ done: done++, total, what: 'decode tokens/s, batch 1' });
-    const b1 = await measureDecodeRate(gpu, model, 1);
-    onProgress?.({ done: done++, total, what: 'decode tokens/s, batch 16' });
-    const b16 = await measureDecodeRate(gpu, model, 16, { maxSteps: 8 });
+    onProgress?.({ done: done++, total, what: 'decode tokens/s, batch 1 and 16 in turn' });
+    const [b1, b16] = (await measureDecodeRates(gpu, model, [1, 16])) as [DecodeRate, DecodeRate];
+    done++;
     let ort: OrtDecodeRate | undefined;
     let ortNote = `${ORT_UNAVAILABLE}: not requested`;
     if (withOrt) {
