@@ -7,11 +7,12 @@
 //   - (0 < topP < 1) the sorted cumulative mass just before or at the nucleus boundary is within
 //     TOL of topP, or the boundary probability is within a relative 1e-5 of the next smaller one.
 // Such cases are counted, and must stay a small minority (at most 15% of cases).
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpuTest, type Resources } from '../helpers/gpu.js';
 import { bufferFrom, readUint32 } from '../../src/gpu/buffers.js';
 import { UniformArena } from '../../src/gpu/uniforms.js';
-import { encodeArgmax, encodeSample, packSampleParams, type SampleParams } from '../../src/gpu/ops/sample.js';
+import { encodeArgmax, encodeSample, packSampleParams, sampleWorkgroupSize, SOFTWARE_SAMPLE_WG, type SampleParams } from '../../src/gpu/ops/sample.js';
+import { deviceProfile, setDeviceProfile, type DeviceProfile } from '../../src/gpu/profile.js';
 import { argmax, sample, softmaxInPlace } from '../../src/ops/reference.js';
 import { Rng } from '../../src/ops/random.js';
 
@@ -87,8 +88,27 @@ function nearBoundary(logits: Float32Array, temperature: number, topP: number, u
   return true; // target not reached on the CPU: the fallback itself is a rounding case
 }
 
-describe('argmax / greedy sampling', () => {
-  gpuTest('picks the lowest index among tied maxima (exact), by encodeArgmax and temperature <= 0', async ({ device }, res) => {
+// Both workgroup rules run here whatever the adapter: a GPU's (16-256 threads) and a software
+// rasterizer's (SOFTWARE_SAMPLE_WG).
+const PROFILES: DeviceProfile[] = ['gpu', 'software'];
+
+async function asProfile<T>(device: GPUDevice, profile: DeviceProfile, fn: () => Promise<T>): Promise<T> {
+  const was = deviceProfile(device);
+  setDeviceProfile(device, profile);
+  try {
+    return await fn();
+  } finally {
+    setDeviceProfile(device, was);
+  }
+}
+
+it('workgroup sizes: 16-256 threads on a GPU by vocabulary, SOFTWARE_SAMPLE_WG on a software adapter', () => {
+  expect([512, 768, 1024, 1025, 32000].map((v) => sampleWorkgroupSize(v))).toEqual([16, 16, 16, 32, 256]);
+  expect(sampleWorkgroupSize(32000, 'software')).toBe(SOFTWARE_SAMPLE_WG);
+});
+
+describe.each(PROFILES)('argmax / greedy sampling (%s workgroups)', (profile) => {
+  gpuTest('picks the lowest index among tied maxima (exact), by encodeArgmax and temperature <= 0', ({ device }, res) => asProfile(device, profile, async () => {
     const rng = new Rng(5);
     for (const vocab of [512, 1000, 32000]) {
       const rows: Float32Array[] = [];
@@ -116,10 +136,10 @@ describe('argmax / greedy sampling', () => {
       expect(Array.from(await runSample(device, res, logits, greedy, vocab))).toEqual(want);
       expect(rows.map((r, i) => sample(r, greedy[i]!.temperature, 0.9, greedy[i]!.u))).toEqual(want);
     }
-  });
+  }));
 });
 
-describe('temperature / top-p sampling', () => {
+describe.each(PROFILES)('temperature / top-p sampling (%s workgroups)', (profile) => {
   const cases: [number, number, number, string][] = [
     // vocab, sequences, rounds, logits kind
     [512, 48, 2, 'spread'],
@@ -128,7 +148,7 @@ describe('temperature / top-p sampling', () => {
     [32000, 16, 2, 'spread'],
   ];
   for (const [vocab, nSeqs, rounds, kind] of cases) {
-    gpuTest(`vocab ${vocab} (${kind}): ${nSeqs * rounds} cases equal to the CPU outside TOL ${TOL} of a boundary`, async ({ device }, res) => {
+    gpuTest(`vocab ${vocab} (${kind}): ${nSeqs * rounds} cases equal to the CPU outside TOL ${TOL} of a boundary`, ({ device }, res) => asProfile(device, profile, async () => {
       const rng = new Rng(vocab * 7 + rounds + (kind === 'tied' ? 1 : 0));
       let compared = 0;
       let exempt = 0;
@@ -166,7 +186,7 @@ describe('temperature / top-p sampling', () => {
       }
       expect(exempt).toBeLessThanOrEqual(MAX_EXEMPT_FRACTION * nSeqs * rounds);
       expect(compared + exempt).toBe(nSeqs * rounds);
-    });
+    }));
   }
 });
 
