@@ -134,10 +134,11 @@ export async function runSim(argv: string[]): Promise<number> {
   if (values.calibrate) {
     if (config.queue) throw new UsageError('--calibrate does not apply to a queue config (its service times are given)');
     const fit = calibrateStepTime(readSteps(values.calibrate), { source: values.calibrate });
-    const { unidentified, ...spec } = fit;
+    const { unidentified, clamped, ...spec } = fit;
     log(
       `calibrated on ${fit.fit!.n} steps: R² ${fit.fit!.r2.toFixed(4)}, mean abs error ${(100 * fit.fit!.mape).toFixed(2)}%` +
-        `${unidentified.length ? ` (not identifiable from these steps, set to 0: ${unidentified.join(', ')})` : ''}\n`,
+        `${unidentified.length ? ` (not identifiable from these steps, set to 0: ${unidentified.join(', ')})` : ''}` +
+        `${clamped.length ? ` (negative in the least-squares fit, set to 0: ${clamped.join(', ')})` : ''}\n`,
     );
     config = { ...config, stepTime: spec };
   }

@@ -1,7 +1,12 @@
-// Calibration: fit busy ≈ a + b·decodeTokens + c·prefillTokens + d·contextTokens to the live
-// engine's StepRecords by ordinary least squares (Householder QR on column-scaled data, so the
-// very different magnitudes of the columns do not matter). A column that never varies in the data
-// (e.g. no step ever prefilled) cannot be identified: its coefficient is 0 and the fit says so.
+// Calibration: fit busy ≈ a + b·decodeTokens + c·prefillTokens + d·contextTokens + e·[the step
+// prefills] to the live engine's StepRecords by least squares (Householder QR on column-scaled
+// data, so the very different magnitudes of the columns do not matter), every coefficient >= 0.
+// A column that never varies in the data (e.g. no step ever prefilled), or that follows from the
+// others (every step prefilled: e is then the intercept's), cannot be identified: its coefficient
+// is 0 and the fit says so. A negative coefficient (a step getting faster with more work: noise in
+// a term that costs little on this device) would make the simulator's capacity wrong, more
+// sequences a step looking cheaper; the most negative one is set to 0 and the others refitted
+// until none is left, and the fit says which were clamped.
 import type { StepRecord } from '../metrics/records.js';
 import type { CalibratedSpec } from './step-time.js';
 
@@ -12,15 +17,25 @@ export interface CalibrationOptions {
   dropZero?: boolean;
   /**
    * Keep the steps' variability: the spec gets `noise` with this many factors (equal-count groups
-   * of actual ÷ fitted times, each its mean). Default 0: none (every step takes the fitted time).
+   * of actual ÷ fitted times, each its mean; Infinity: one a step). Default 0: none (every step
+   * takes the fitted time).
    */
   noise?: number;
+  /**
+   * How that variability is kept: 'factor' (actual ÷ fitted, multiplied into each simulated step)
+   * or 'residual' (actual − fitted, added to it). Default 'factor'.
+   */
+  noiseKind?: 'factor' | 'residual';
 }
 
 export interface Calibration extends CalibratedSpec {
-  /** Terms that could not be fitted (constant in the data) and were set to 0. */
-  unidentified: ('b' | 'c' | 'd')[];
+  /** Terms that could not be fitted (constant in the data, or following from the others) and were set to 0. */
+  unidentified: ('b' | 'c' | 'd' | 'e')[];
+  /** Terms whose least-squares value was negative and were set to 0 (the others refitted). */
+  clamped: ('a' | 'b' | 'c' | 'd' | 'e')[];
 }
+
+const TERMS = ['a', 'b', 'c', 'd', 'e'] as const;
 
 /**
  * Least squares solution of X·β ≈ y (X: n rows × p columns, row-major), by Householder QR.
@@ -85,7 +100,7 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
   const rows = options.dropZero === false ? steps : steps.filter((s) => s.busy > 0);
   const n = rows.length;
   if (n < 4) throw new RangeError(`calibration needs at least 4 steps with busy > 0, got ${n}`);
-  const p = 4;
+  const p = 5;
   const X = new Float64Array(n * p);
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -94,10 +109,41 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
     X[i * p + 1] = s.decodeTokens;
     X[i * p + 2] = s.prefillTokens;
     X[i * p + 3] = s.contextTokens;
+    X[i * p + 4] = s.prefillTokens > 0 ? 1 : 0;
     y[i] = s.busy;
   }
-  const { beta, rank } = leastSquares(X, y, n, p);
-  const [a, b, c, d] = [beta[0]!, beta[1]!, beta[2]!, beta[3]!];
+  const ols = leastSquares(X, y, n, p);
+  let beta = ols.beta;
+  const rank = ols.rank;
+  const unidentified = (['b', 'c', 'd', 'e'] as const).filter((_, j) => !rank[j + 1]);
+  // Non-negative coefficients: zero the column of the most negative one and refit (a zero
+  // column gets beta = 0), until none is negative.
+  // A term whose (negative) contribution is below 1e-9 of the largest step time is rounding
+  // noise of a zero coefficient: it becomes 0 without a refit and is not reported.
+  const colMax = new Float64Array(p);
+  let yMax = 0;
+  for (let i = 0; i < n; i++) {
+    yMax = Math.max(yMax, Math.abs(y[i]!));
+    for (let j = 0; j < p; j++) colMax[j] = Math.max(colMax[j]!, Math.abs(X[i * p + j]!));
+  }
+  const negligible = (j: number) => -beta[j]! * colMax[j]! <= 1e-9 * yMax;
+  const clamped: Calibration['clamped'] = [];
+  for (;;) {
+    let worst = -1;
+    for (let j = 0; j < p; j++) {
+      if (!(beta[j]! < 0)) continue;
+      if (negligible(j)) beta[j] = 0;
+      else if (worst < 0 || beta[j]! * colMax[j]! < beta[worst]! * colMax[worst]!) worst = j;
+    }
+    if (worst < 0) break;
+    clamped.push(TERMS[worst]!);
+    for (let i = 0; i < n; i++) X[i * p + worst] = 0;
+    ({ beta } = leastSquares(X, y, n, p));
+    beta[worst] = 0;
+  }
+  clamped.sort();
+  const [a, b, c, d, e] = [beta[0]!, beta[1]!, beta[2]!, beta[3]!, beta[4]!];
+  const predict = (i: number) => a + b * X[i * p + 1]! + c * X[i * p + 2]! + d * X[i * p + 3]! + e * X[i * p + 4]!;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += y[i]!;
   mean /= n;
@@ -106,8 +152,7 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
   let ape = 0;
   let apeN = 0;
   for (let i = 0; i < n; i++) {
-    const pred = a + b * X[i * p + 1]! + c * X[i * p + 2]! + d * X[i * p + 3]!;
-    const r = y[i]! - pred;
+    const r = y[i]! - predict(i);
     ssRes += r * r;
     ssTot += (y[i]! - mean) ** 2;
     if (y[i]! > 0) {
@@ -115,35 +160,38 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
       apeN++;
     }
   }
-  const unidentified = (['b', 'c', 'd'] as const).filter((_, j) => !rank[j + 1]);
   const out: Calibration = {
     kind: 'calibrated',
     a,
     b,
     c,
     d,
+    e,
     fit: { n, r2: ssTot > 0 ? 1 - ssRes / ssTot : 1, mape: apeN ? ape / apeN : 0, rmse: Math.sqrt(ssRes / n) },
     unidentified,
+    clamped,
   };
   if (options.source !== undefined) out.fit!.source = options.source;
-  const k = Math.floor(options.noise ?? 0);
+  const k = Math.floor(options.noise ?? 0); // Infinity stays Infinity: one group a step
   if (k > 0) {
-    const ratios: number[] = [];
+    const additive = options.noiseKind === 'residual';
+    const devs: number[] = [];
     for (let i = 0; i < n; i++) {
-      const pred = a + b * X[i * p + 1]! + c * X[i * p + 2]! + d * X[i * p + 3]!;
-      if (pred > 0) ratios.push(y[i]! / pred);
+      const pred = predict(i);
+      if (additive) devs.push(y[i]! - pred);
+      else if (pred > 0) devs.push(y[i]! / pred);
     }
-    ratios.sort((u, v) => u - v);
-    const groups = Math.min(k, ratios.length);
-    const factors: number[] = [];
+    devs.sort((u, v) => u - v);
+    const groups = Math.min(k, devs.length);
+    const means: number[] = [];
     for (let g = 0; g < groups; g++) {
-      const lo = Math.floor((g * ratios.length) / groups);
-      const hi = Math.floor(((g + 1) * ratios.length) / groups);
+      const lo = Math.floor((g * devs.length) / groups);
+      const hi = Math.floor(((g + 1) * devs.length) / groups);
       let sum = 0;
-      for (let i = lo; i < hi; i++) sum += ratios[i]!;
-      factors.push(sum / (hi - lo));
+      for (let i = lo; i < hi; i++) sum += devs[i]!;
+      means.push(sum / (hi - lo));
     }
-    if (factors.length > 0) out.noise = { factors };
+    if (means.length > 0) out.noise = additive ? { residuals: means } : { factors: means };
   }
   return out;
 }

@@ -258,13 +258,19 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
   if (!isObj(v)) return c.fail(path, `must be an object with kind ${STEP_KINDS.join(' | ')}; got ${show(v)}`);
   switch (v.kind) {
     case 'calibrated':
-      if (!c.obj(v, path, ['kind', 'a', 'b', 'c', 'd', 'fit', 'noise'])) return;
+      if (!c.obj(v, path, ['kind', 'a', 'b', 'c', 'd', 'e', 'fit', 'noise'])) return;
       for (const k of ['a', 'b', 'c', 'd']) c.num(v, k, path, { required: true });
+      c.num(v, 'e', path, { min: 0 });
       if (v.fit !== undefined) c.obj(v.fit, `${path}.fit`, ['n', 'r2', 'mape', 'rmse', 'source']);
-      if (v.noise !== undefined && c.obj(v.noise, `${path}.noise`, ['factors'])) {
+      if (v.noise !== undefined && c.obj(v.noise, `${path}.noise`, ['factors', 'residuals'])) {
         const f = v.noise.factors;
-        if (!Array.isArray(f) || f.length === 0 || !f.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
+        const r = v.noise.residuals;
+        if ((f === undefined) === (r === undefined)) {
+          c.fail(`${path}.noise`, `needs exactly one of factors (multiplied) or residuals (added, seconds); got ${show(v.noise)}`);
+        } else if (f !== undefined && (!Array.isArray(f) || f.length === 0 || !f.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0))) {
           c.fail(`${path}.noise.factors`, `must be a non-empty array of numbers ≥ 0; got ${show(f)}`);
+        } else if (r !== undefined && (!Array.isArray(r) || r.length === 0 || !r.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
+          c.fail(`${path}.noise.residuals`, `must be a non-empty array of finite numbers (seconds); got ${show(r)}`);
         }
       }
       return;

@@ -51,10 +51,19 @@ export interface CalibratedFit {
   source?: string;
 }
 
-/** Step-time variability of a calibrated model: factors drawn uniformly (mean ≈ 1). */
+/**
+ * Step-time variability of a calibrated model, one of:
+ * - factors: each step's fitted time is multiplied by one, drawn uniformly (mean ≈ 1): variability
+ *   that grows with the step;
+ * - residuals: one, drawn uniformly, is added to each step's fitted time (mean ≈ 0): variability
+ *   that does not, such as a stall of the machine of 50-100 ms, which a multiplicative factor
+ *   would inflate on a long prefill step and shrink on a short decode step.
+ */
 export interface StepNoise {
   /** Means of k equal-count groups of the calibration steps' actual ÷ fitted times, ascending. */
-  factors: number[];
+  factors?: number[];
+  /** Means of k equal-count groups of the calibration steps' actual − fitted times (s), ascending. */
+  residuals?: number[];
 }
 
 export interface CalibratedSpec {
@@ -67,6 +76,13 @@ export interface CalibratedSpec {
   c: number;
   /** Seconds per context token. */
   d: number;
+  /**
+   * Seconds per step that processes prompt tokens, on top of c per token (default 0): prefilling
+   * runs kernels a decode-only step does not (the prefill attention in every layer), whose cost
+   * does not grow with the tokens. On SwiftShader that is ~5 ms against ~3 ms for a whole decode
+   * step of the fidelity test's model.
+   */
+  e?: number;
   fit?: CalibratedFit;
   /** Off by default: every step takes exactly the fitted time. */
   noise?: StepNoise;
@@ -138,31 +154,43 @@ export function attendedPairs(plan: StepPlan): number {
 export class CalibratedModel implements StepTimeModel {
   private readonly rng?: Rng;
   private readonly factors?: readonly number[];
+  private readonly residuals?: readonly number[];
   constructor(
     readonly spec: CalibratedSpec,
     seed = 1,
   ) {
-    if (spec.noise && spec.noise.factors.length > 0) {
-      this.factors = spec.noise.factors;
-      this.rng = new Rng(deriveSeed(seed, 0xca11b));
-    }
+    const n = spec.noise;
+    if (n?.residuals && n.residuals.length > 0) this.residuals = n.residuals;
+    else if (n?.factors && n.factors.length > 0) this.factors = n.factors;
+    if (this.factors || this.residuals) this.rng = new Rng(deriveSeed(seed, 0xca11b));
   }
   stepTime(plan: StepPlan): number {
-    const s = this.spec;
-    let t = s.a + s.b * plan.decodeTokens + s.c * plan.prefillTokens + s.d * plan.contextTokens;
-    if (this.rng) t *= this.factors![Math.floor(this.rng.next() * this.factors!.length)]!;
+    let t = this.fitted(plan);
+    if (this.factors) t *= this.factors[Math.floor(this.rng!.next() * this.factors.length)]!;
+    else if (this.residuals) t += this.residuals[Math.floor(this.rng!.next() * this.residuals.length)]!;
     return t > MIN_STEP_S ? t : MIN_STEP_S;
   }
   shapeTime(x: StepShape): number {
+    return Math.max(MIN_STEP_S, this.fitted(x));
+  }
+  private fitted(x: Pick<StepShape, 'decodeTokens' | 'prefillTokens' | 'contextTokens'>): number {
     const s = this.spec;
-    return Math.max(MIN_STEP_S, s.a + s.b * x.decodeTokens + s.c * x.prefillTokens + s.d * x.contextTokens);
+    const t = s.a + s.b * x.decodeTokens + s.c * x.prefillTokens + s.d * x.contextTokens;
+    return x.prefillTokens > 0 && s.e ? t + s.e : t;
   }
   describe(): string {
     const s = this.spec;
     const f = s.fit ? ` (fit on ${s.fit.n} steps: R² ${s.fit.r2.toFixed(3)}, MAPE ${(100 * s.fit.mape).toFixed(1)}%)` : '';
     const us = (v: number) => `${+(v * 1e6).toPrecision(4)} µs`;
-    const n = s.noise?.factors.length ? `; step times vary as measured (${s.noise.factors.length} factors, ${+s.noise.factors[0]!.toPrecision(2)}–${+s.noise.factors[s.noise.factors.length - 1]!.toPrecision(2)}×)` : '';
-    return `calibrated: ${us(s.a)} + ${us(s.b)}·decode + ${us(s.c)}·prefill + ${us(s.d)}·context${f}${n}`;
+    const fs = s.noise?.factors;
+    const rs = s.noise?.residuals;
+    const n = rs?.length
+      ? `; step times vary as measured (${rs.length} residuals, ${+(rs[0]! * 1e3).toPrecision(2)} to +${+(rs[rs.length - 1]! * 1e3).toPrecision(2)} ms)`
+      : fs?.length
+        ? `; step times vary as measured (${fs.length} factors, ${+fs[0]!.toPrecision(2)}–${+fs[fs.length - 1]!.toPrecision(2)}×)`
+        : '';
+    const e = s.e ? ` + ${us(s.e)}·[prefills]` : '';
+    return `calibrated: ${us(s.a)} + ${us(s.b)}·decode + ${us(s.c)}·prefill + ${us(s.d)}·context${e}${f}${n}`;
   }
 }
 

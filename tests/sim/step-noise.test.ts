@@ -1,6 +1,7 @@
 // The calibrated model's optional step-time spread: the calibration keeps the measured actual ÷
-// fitted ratios as equal-count group means, the model draws one per step (seeded), the mean is
-// kept, a seed reproduces a run, and the config validator checks the factors.
+// fitted ratios (or actual − fitted residuals) as equal-count group means, the model draws one
+// per step (seeded), the mean is kept, a seed reproduces a run, and the config validator checks
+// the factors and residuals.
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../../src/metrics/records.js';
 import { Rng } from '../../src/ops/random.js';
@@ -26,7 +27,7 @@ describe('calibrated step-time spread', () => {
     const plain = calibrateStepTime(steps);
     expect(plain.noise).toBeUndefined();
     const fit = calibrateStepTime(steps, { noise: 10 });
-    const f = fit.noise!.factors;
+    const f = fit.noise!.factors!;
     expect(f).toHaveLength(10);
     for (let i = 1; i < f.length; i++) expect(f[i]!).toBeGreaterThanOrEqual(f[i - 1]!);
     const ratios = steps.map((s) => s.busy / (fit.a + fit.b * s.decodeTokens + fit.c * s.prefillTokens + fit.d * s.contextTokens));
@@ -34,6 +35,28 @@ describe('calibrated step-time spread', () => {
     expect(f.reduce((a, b) => a + b, 0) / f.length).toBeCloseTo(mean, 6);
     expect(f[0]!).toBeLessThan(0.7);
     expect(f[f.length - 1]!).toBeGreaterThan(2);
+  });
+
+  it('keeps actual − fitted as residuals when asked (additive: a stall costs the same on any step), their mean ≈ 0', () => {
+    const steps = noisySteps(2000);
+    const fit = calibrateStepTime(steps, { noise: 10, noiseKind: 'residual' });
+    expect(fit.noise!.factors).toBeUndefined();
+    const r = fit.noise!.residuals!;
+    expect(r).toHaveLength(10);
+    for (let i = 1; i < r.length; i++) expect(r[i]!).toBeGreaterThanOrEqual(r[i - 1]!);
+    // Least squares with an intercept: the residuals average 0 (none of the terms was clamped).
+    expect(fit.clamped).toEqual([]);
+    expect(Math.abs(r.reduce((a, b) => a + b, 0) / r.length)).toBeLessThan(1e-9);
+    expect(r[0]!).toBeLessThan(0);
+    expect(r[r.length - 1]!).toBeGreaterThan(0.002);
+    // The model adds one per step: a stall of +50 ms is +50 ms on a 3 ms step and on a 30 ms one.
+    const spec = { kind: 'calibrated' as const, a: 0.002, b: 0.0001, c: 0, d: 0, noise: { residuals: [-0.001, 0.05] } };
+    const m = new CalibratedModel(spec, 7);
+    const short = new Set(Array.from({ length: 200 }, () => m.stepTime(plan(10)).toFixed(6)));
+    const long = new Set(Array.from({ length: 200 }, () => m.stepTime(plan(280)).toFixed(6)));
+    expect(short).toEqual(new Set(['0.002000', '0.053000']));
+    expect(long).toEqual(new Set(['0.029000', '0.080000']));
+    expect(m.describe()).toMatch(/step times vary as measured \(2 residuals, -1 to \+50 ms\)/);
   });
 
   it('draws one factor per step, seeded; without noise every step takes the fitted time', () => {
@@ -68,5 +91,14 @@ describe('calibrated step-time spread', () => {
     expect(() => validateConfig(bad)).toThrow(ConfigError);
     expect(() => validateConfig(bad)).toThrow(/config\.stepTime\.noise\.factors: must be a non-empty array of numbers ≥ 0/);
     expect(() => validateConfig({ ...cfg, stepTime: { ...cfg.stepTime, noise: { cv: 1 } } })).toThrow(/config\.stepTime\.noise\.cv: unknown field/);
+    expect(() => validateConfig({ ...cfg, stepTime: { ...cfg.stepTime, noise: { factors: [1], residuals: [0] } } })).toThrow(
+      /config\.stepTime\.noise: needs exactly one of factors \(multiplied\) or residuals \(added, seconds\)/,
+    );
+    expect(() => validateConfig({ ...cfg, stepTime: { ...cfg.stepTime, noise: { residuals: [0, 'x'] } } })).toThrow(
+      /config\.stepTime\.noise\.residuals: must be a non-empty array of finite numbers/,
+    );
+    expect(() => validateConfig({ ...cfg, stepTime: { ...cfg.stepTime, e: -1 } })).toThrow(/config\.stepTime\.e: must be ≥ 0/);
+    const additive = { ...cfg, stepTime: { ...cfg.stepTime, e: 0.001, noise: { residuals: [-0.001, 0, 0.004] } } };
+    expect(JSON.stringify(runSimulation(additive))).toBe(JSON.stringify(runSimulation(additive)));
   });
 });

@@ -108,9 +108,42 @@ describe('calibration', () => {
     expect(fit.fit!.source).toBe('synthetic');
   });
 
+  it('keeps every coefficient >= 0: a negative one is set to 0, the others refitted, and the fit says so', () => {
+    // Steps that get faster with more decode sequences (as noise can make a term look that costs
+    // little): least squares would give b < 0, and a simulator would then find more sequences a
+    // step cheaper.
+    const rng = new Rng(9);
+    const raw = steps(400, 0).map((s) => {
+      const busy = 0.004 - 1e-5 * s.decodeTokens + 8e-6 * s.prefillTokens + 3e-8 * s.contextTokens + (s.prefillTokens > 0 ? 0.002 : 0) + 1e-4 * rng.next();
+      return { ...s, busy, end: s.start + busy };
+    });
+    const fit = calibrateStepTime(raw);
+    expect(fit.clamped).toEqual(['b']);
+    expect(fit.b).toBe(0);
+    for (const v of [fit.a, fit.c, fit.d, fit.e!]) expect(v).toBeGreaterThan(0);
+    // The refit without b: the intercept and the other slopes absorb what b explained.
+    expect(fit.c).toBeCloseTo(8e-6, 6);
+    expect(calibrateStepTime(steps(200, 0)).clamped).toEqual([]);
+  });
+
+  it('fits the fixed cost of a step that prefills (e) when the steps identify it', () => {
+    const e = 0.003;
+    const withE = steps(300, 0, 5).map((s) => {
+      const busy = s.busy + (s.prefillTokens > 0 ? e : 0);
+      return { ...s, busy, end: s.start + busy };
+    });
+    const fit = calibrateStepTime(withE);
+    expect(fit.e).toBeCloseTo(e, 10);
+    expect(fit.c).toBeCloseTo(truth.c, 12);
+    expect(fit.unidentified).toEqual([]);
+    expect(fit.clamped).toEqual([]);
+    // Without prefills neither c nor e can be identified.
+    expect(calibrateStepTime(steps(100, 0, 3, false)).unidentified).toEqual(['c', 'e']);
+  });
+
   it('sets a term it cannot identify to 0 and says so', () => {
     const fit = calibrateStepTime(steps(100, 0, 3, false));
-    expect(fit.unidentified).toEqual(['c']);
+    expect(fit.unidentified).toEqual(['c', 'e']);
     expect(fit.c).toBe(0);
     expect(fit.b).toBeCloseTo(truth.b, 12);
   });
