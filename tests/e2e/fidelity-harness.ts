@@ -12,7 +12,7 @@ import { randomModel } from '../model/helpers.js';
 
 export const PARTS = 6;
 /** Evaluation load: this fraction of the capacity (at full batch) a scouting run's fit gives. */
-export const LOAD = 0.4;
+export const LOAD = 0.3;
 /** Simulations per evaluation part (seeds of the step-time draws); their mean is the simulator's figure. */
 export const SIM_SEEDS = 16;
 /** The clock of the live runs (see the test's header): this process's CPU time, or the wall clock. */
@@ -22,8 +22,8 @@ export const SCHED = { maxBatch: 16, tokenBudget: 64, maxPrefillChunk: 64, kv: K
 const PROMPT = { min: 8, max: 32 };
 const OUTPUT = { min: 4, max: 24 };
 /** Requests per calibration part and per evaluation part. */
-const CAL_N = 50;
-const EVAL_N = 60;
+const CAL_N = 100;
+const EVAL_N = 250;
 const MEAN_PROMPT = (PROMPT.min + PROMPT.max) / 2;
 const MEAN_OUTPUT = (OUTPUT.min + OUTPUT.max) / 2;
 
@@ -109,7 +109,7 @@ export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: n
 
 /** Requests/s one server sustains at capacity under a fit, at the traces' mean lengths. */
 export function capacityRate(fit: Calibration): number {
-  const { unidentified: _u, noise: _n, ...spec } = fit;
+  const { unidentified: _u, clamped: _c, noise: _n, ...spec } = fit;
   const cap = serverCapacity(new CalibratedModel(spec), { maxBatch: SCHED.maxBatch, numBlocks: KV.numBlocks, blockSize: KV.blockSize }, MEAN_PROMPT, MEAN_OUTPUT);
   return cap.tokensPerS / MEAN_OUTPUT;
 }
@@ -131,7 +131,10 @@ export interface Fidelity {
 }
 
 export interface FidelityOptions {
-  /** Step-time factors kept from the calibration (0: none, every step takes the fitted time). */
+  /**
+   * Step-time residuals kept from the calibration, as equal-count group means (default Infinity:
+   * every calibration step's own; 0: none, every step takes the fitted time).
+   */
   noise?: number;
   parts?: number;
   load?: number;
@@ -139,19 +142,37 @@ export interface FidelityOptions {
   clock?: ClockKind;
   /** Shifts every trace seed (another trial: independent traffic, same design). Default 0. */
   trial?: number;
+  /** Requests per calibration part and per evaluation part (default CAL_N, EVAL_N). */
+  calN?: number;
+  evalN?: number;
 }
 
-/** Plays the calibration and evaluation parts live, fits, simulates. `track` registers the backend for cleanup. */
-export async function runFidelity(
+/** What the live parts of a fidelity run recorded (runFidelity = collectLive, then simulateLive). */
+export interface LiveData {
+  clock: ClockKind;
+  parts: number;
+  load: number;
+  /** Evaluation arrival rate, requests/s. */
+  rate: number;
+  liveSeconds: number;
+  calSteps: StepRecord[];
+  evals: LiveRun[];
+  /** The trial's seed shift (see FidelityOptions.trial). */
+  shift: number;
+}
+
+/** Plays the calibration and evaluation parts live. `track` registers the backend for cleanup. */
+export async function collectLive(
   gpu: GpuContext,
   track: <T extends { destroy(): void }>(r: T) => T = (r) => r,
   options: FidelityOptions = {},
-): Promise<Fidelity> {
+): Promise<LiveData> {
   const parts = options.parts ?? PARTS;
   const load = options.load ?? LOAD;
-  const seeds = options.seeds ?? SIM_SEEDS;
   const clock = options.clock ?? CLOCK;
   const sh = 1000 * (options.trial ?? 0);
+  const calN = options.calN ?? CAL_N;
+  const evalN = options.evalN ?? EVAL_N;
   const model = randomModel(5, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 64, seqLen: 128 });
   const backend = track(new GpuBackend(gpu, model, { maxSequences: SCHED.maxBatch, maxTokensPerStep: SCHED.tokenBudget, ...gpuKvOptions(model.config, KV) }));
   // A warm-up burst compiles the pipelines (its first steps take seconds: not a step time), then a
@@ -174,14 +195,31 @@ export async function runFidelity(
   const evals: LiveRun[] = [];
   const t0 = performance.now();
   for (let k = 0; k < parts; k++) {
-    const cal = await replay(backend, makeTrace(sh + 100 + k, CAL_N, () => rate), sh + 200 + k, clock);
+    const cal = await replay(backend, makeTrace(sh + 100 + k, calN, () => rate), sh + 200 + k, clock);
     calSteps.push(...cal.steps);
-    evals.push(await replay(backend, makeTrace(sh + 300 + k, EVAL_N, () => rate), sh + 400 + k, clock));
+    evals.push(await replay(backend, makeTrace(sh + 300 + k, evalN, () => rate), sh + 400 + k, clock));
   }
-  const liveSeconds = (performance.now() - t0) / 1000;
+  return { clock, parts, load, rate, liveSeconds: (performance.now() - t0) / 1000, calSteps, evals, shift: sh };
+}
 
-  const fit = calibrateStepTime(calSteps, { source: 'the live engine on this device: the calibration parts', noise: options.noise ?? 20 });
-  const { unidentified: _u, ...spec } = fit;
+/** Plays the parts live, fits on the calibration parts and simulates the evaluation parts. */
+export async function runFidelity(
+  gpu: GpuContext,
+  track: <T extends { destroy(): void }>(r: T) => T = (r) => r,
+  options: FidelityOptions = {},
+): Promise<Fidelity> {
+  return simulateLive(await collectLive(gpu, track, options), options);
+}
+
+/** Fits the step-time model on the calibration parts and simulates every evaluation part. */
+export function simulateLive(data: LiveData, options: Pick<FidelityOptions, 'noise' | 'seeds'> & { fit?: Calibration } = {}): Fidelity {
+  const { clock, parts, load, rate, liveSeconds, calSteps, evals, shift: sh } = data;
+  const seeds = options.seeds ?? SIM_SEEDS;
+  // options.fit: another fit of the same steps, to compare step-time models on one live run.
+  const fit =
+    options.fit ??
+    calibrateStepTime(calSteps, { source: 'the live engine on this device: the calibration parts', noise: options.noise ?? Infinity, noiseKind: 'residual' });
+  const { unidentified: _u, clamped: _c, ...spec } = fit;
   const live = { out: 0, span: 0, ttft: 0, n: 0, steps: 0, batch: 0 };
   const sim = { out: 0, span: 0, ttft: 0, n: 0, steps: 0 };
   for (const e of evals) {

@@ -63,15 +63,17 @@ gpuTest(
     const within = (v: number) => Math.abs(v) <= TARGET;
     const report = (f: Fidelity, label: string) => {
       const fit = f.fit;
-      const factors = fit.noise?.factors ?? [1];
+      const res = fit.noise?.residuals ?? [0];
+      const q = (p: number) => `${(res[Math.min(res.length - 1, Math.floor(p * res.length))]! * 1e3).toFixed(1)}`;
       console.log(
         [
           `${label}: fidelity on ${gpu.adapter.description || `${gpu.adapter.vendor} ${gpu.adapter.architecture}`}, ${f.clock === 'cpu' ? "on this process's CPU-time clock" : 'on the wall clock'}: ` +
             `${f.live.requests} evaluation requests in ${f.parts} parts at ${f.rate.toFixed(1)} requests/s (${100 * f.load}% of the estimated capacity), ` +
             `mean live batch ${f.live.meanBatch.toFixed(2)}; the live runs took ${f.liveSeconds.toFixed(1)} s of wall time`,
           `calibration: ${fit.fit!.n} steps, R² ${fit.fit!.r2.toFixed(3)}, MAPE ${(100 * fit.fit!.mape).toFixed(1)}%: ` +
-            `${(fit.a * 1e3).toFixed(2)} ms + ${(fit.b * 1e3).toFixed(3)} ms·decode + ${(fit.c * 1e3).toFixed(3)} ms·prefill + ${(fit.d * 1e6).toFixed(2)} µs·context` +
-            `${fit.unidentified.length ? ` (unidentified: ${fit.unidentified.join(', ')})` : ''}; step-time factors ${factors[0]!.toFixed(2)}–${factors[factors.length - 1]!.toFixed(2)}×`,
+            `${(fit.a * 1e3).toFixed(2)} ms + ${(fit.b * 1e3).toFixed(3)} ms·decode + ${(fit.c * 1e3).toFixed(3)} ms·prefill + ${(fit.d * 1e6).toFixed(2)} µs·context + ${((fit.e ?? 0) * 1e3).toFixed(2)} ms·[prefills]` +
+            `${fit.unidentified.length ? ` (unidentified: ${fit.unidentified.join(', ')})` : ''}${fit.clamped.length ? ` (clamped to 0: ${fit.clamped.join(', ')})` : ''}; ` +
+            `residuals (actual − fitted, ms) ${q(0)} / ${q(0.5)} / ${q(0.99)} / ${q(0.999)} / ${q(1)} at min / median / p99 / p99.9 / max`,
           table(
             ['evaluation trace', 'live', `simulated (mean of ${f.sim.seeds} seeds)`, 'error', `within ${TARGET * 100}%`],
             [
