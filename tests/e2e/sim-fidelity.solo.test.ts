@@ -24,27 +24,40 @@
 //   even on the CPU-time clock (its worker threads spin while they wait for a core).
 // - A warm-up burst compiles the pipelines first (compiling is not a step time).
 // - A scouting run at varied load (20% to 120% of a pilot burst's estimate) fits the capacity
-//   that sets the evaluation rate: 40% of the capacity at full batch, which keeps the server
-//   ~70-85% of the time busy at 2-2.5 sequences a step: the engine batches, and the mean TTFT is
-//   not dominated by queueing near saturation, where it would hinge on a few percent of speed.
+//   that sets the evaluation rate: 30% of the capacity at full batch, which keeps the server
+//   ~55-65% of the time busy at 1.5-1.8 sequences a step: the engine batches, and the mean TTFT
+//   is not dominated by queueing near saturation, where it would hinge on a few percent of speed
+//   (at 40% the server was up to 87% busy when the scouted capacity came out high).
 // - The calibration run is Poisson at that same rate (other seeds): a fit on traffic at other
 //   loads misjudged the small-batch steps the evaluation runs (decode-only steps ~10% faster and
 //   prefill steps ~10% slower than fitted), and the simulated mean TTFT came out 5-16% low.
 // - Calibration and evaluation are each played in six parts, alternately (cal 1, eval 1, ...,
 //   cal 6, eval 6), so both sample the machine over the same stretch of time; the fit uses every
-//   calibration step (~2,000).
-// - Step times vary a lot around the fit (MAPE ~35%, with rare 50-120 ms stalls): the model
-//   keeps that spread (calibrateStepTime's `noise`: the wait for a step in flight grows with
-//   E[S²]/E[S]), and the simulator's figure is its mean over 16 seeds of those draws.
+//   calibration step (~4,500), the evaluation has 1,500 requests.
+// - The fit keeps its coefficients >= 0 and has a fixed cost for a step that prefills
+//   (src/sim/calibrate.ts). Step times vary a lot around it (MAPE ~30%): the median step is
+//   within 1 ms of the fit, but ~1 in 1,000 stalls for 100-200 ms (the machine, not the step:
+//   on a 2-3 ms decode step as on a 15 ms prefill). The model keeps every calibration step's
+//   residual (actual − fitted) and adds one, drawn at random, to each simulated step: a stall
+//   costs its milliseconds whatever the step, and the tail that sets the wait behind a step in
+//   flight (E[S²]/E[S]) is kept whole. Measured on the same saved live runs, the simulated mean
+//   TTFT was 24% low with the earlier 20 multiplicative factors (group means lose the tail, and a
+//   factor scales a stall with its step) and within a few percent with the residuals. The
+//   simulator's figure is the mean over 16 seeds of those draws.
 //
 // Tolerances. Throughput: 10%, the issue's figure (it agrees within 1% run after run). Mean TTFT:
 // the issue asks 10%, and this test prints whether each trial met it, but it asserts 20%. The
-// live mean TTFT of the same traffic moves by ±7% from run to run here (a handful of those rare
-// stalls lands in a queue or not); over 19 trials of this design the error was −3.1% on average
-// with a spread (sd) of 9.3%: 11 of 19 within 10%, 18 within 20% (the worst −21.8%). A 10% bound
-// would fail a CI run in three; 20% still fails a simulator that is off by a real amount. When a
-// first trial misses, the test runs a second, independent one (other seeds for the traffic and
-// the simulation, fresh calibration) and asserts that one; both are printed.
+// live mean TTFT of the same traffic moves by several percent from run to run here: it rests on
+// the handful of stalls an evaluation meets and on whether they land on a queue. Over 14 trials
+// of this design on this machine (8 of them with 150 evaluation requests a part, fitted offline
+// on saved live runs), the error was −4.2% on average with a spread (sd) of 10.4%: 9 of 14 within
+// 10%, 13 within 20% (the worst −24.3%). A 10% bound would fail a CI run in three; 20% still
+// fails a simulator that is off by a real amount (the earlier noise model was 24% low on average).
+// Tried and not kept: the wall clock instead of CPU time (−9.2% on average, sd 12.8%, 8 trials),
+// and separate residuals for the steps that start an idle server (they stall 5x as often, but
+// their mean residual is ~0, and the mean TTFT moved by 0.5 points). When a first trial misses, the
+// test runs a second, independent one (other seeds for the traffic and the simulation, fresh
+// calibration) and asserts that one; both are printed.
 import { expect } from 'vitest';
 import { gpuTest } from '../helpers/gpu.js';
 import { table } from '../../src/sim/index.js';
@@ -92,9 +105,9 @@ gpuTest(
       f = await runFidelity(gpu, (r) => res.track(r), { trial: 1 });
       report(f, 'trial 2 (trial 1 missed; see the header)');
     }
-    expect(f.live.meanBatch).toBeGreaterThan(1.5); // the load batches
+    expect(f.live.meanBatch).toBeGreaterThan(1.3); // the load batches (1.5-1.8 sequences a step at 30%)
     expect(Math.abs(f.errors.throughput)).toBeLessThanOrEqual(THROUGHPUT_TOLERANCE);
     expect(Math.abs(f.errors.meanTtft)).toBeLessThanOrEqual(TTFT_TOLERANCE);
   },
-  200_000,
+  420_000,
 );
