@@ -139,9 +139,10 @@ export const GEMM_BIG_TILE_MIN_TILES = 32;
  *   (8): vec4-r8c16-4x1; above: vec4-r16c16-4x1. Blocks of 16 columns a thread in mat4x4
  *   accumulators, because on SwiftShader each value a thread loads is a gather and loads set the
  *   speed: measured in Chromium (npm run bench:kernels -- --browser, mx-tiny shapes), 1.4-3.9x
- *   the 4-column entries at M = 4-64; in whole decode steps (Node, mx-tiny, the rules
- *   alternating in one run) batch 16 runs 1.2x faster on 16 rows a thread than on 8 and 1.4x
- *   faster than on the 4-column vec4-r8-16x2, batch 64 1.05x faster than on vec4-r16c8-4x1.
+ *   the 4-column entries at M = 4-64; in whole decode steps (Node, mx-tiny, two rules
+ *   alternating in one run) batch 16 ran 1.26x faster on vec4-r8c16-4x1 than on the 4-column
+ *   vec4-r8-16x2 and another 1.2x on vec4-r16c16-4x1, batch 64 1.05x faster on it than on
+ *   vec4-r16c8-4x1.
  *   Also 6x the matvec kernel at M = 1 and 3-10x the register and workgroup-memory GEMMs at
  *   M = 16-256. A GPU may prefer the workgroup-memory GEMM for large
  *   M: the autotuner (src/gpu/autotune.ts) measures that per adapter and installs its table
