@@ -3,7 +3,8 @@
 // Bindings: x (M*K) f32; w (N*K) f32, rows are output features (llama2.c order); r (M*N) f32,
 //   read only when params.residual != 0; y (M*N) f32; params (same layout as matmul.wgsl).
 // Each thread of a WGX×WGY workgroup owns R rows × 4 columns (entry points main_r1, main_r2,
-// main_r4, main_r8 for R = 1, 2, 4, 8): rows m0 + i·WGY, columns n0 + j·WGX, so neighbouring threads write
+// main_r4, main_r8 for R = 1, 2, 4, 8; R × C with C = 8 or 16 in the mat4x4 entries at the end,
+// main_r4c16 .. main_r16c16): rows m0 + i·WGY, columns n0 + j·WGX, so neighbouring threads write
 // neighbouring columns. Per vec4 step of K it loads R vec4 of x and 4 of w and accumulates R·4 dot
 // products into R vec4 accumulators.
 // Why named registers rather than arrays indexed in loops (matmul_reg.wgsl): a compiler that does
@@ -14,7 +15,7 @@
 // rmsnorm(x) · wᵀ when the norm's weight is folded into w. Each thread streams all of K for its
 // rows, so it sums their squares itself.
 // Dispatch: ceil(M/BM)·ceil(N/BN) workgroups numbered linearly (id = wid.x + wid.y·groups_x),
-// BM = WGY·R, BN = WGX·4.
+// BM = WGY·R, BN = WGX·4 (WGX·C for the mat4x4 entries).
 override WGX: u32 = 16;
 override WGY: u32 = 4;
 override NORM: bool = false;

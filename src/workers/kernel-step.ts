@@ -123,23 +123,22 @@ export interface DecodeRate {
 /**
  * Decode tokens/s at each batch size as the engine runs (no profiler): one backend per batch size,
  * `batch` sequences with a short prompt and one warm-up step each, then `rounds` rounds in which
- * every batch size runs in turn for at least minSteps steps and minMs (at most its share of the
- * context); the median of all its step times counts. Interleaving the batch sizes puts a slow
- * phase of a shared machine (another process, a collection) into all of them alike, so their
- * ratio holds up better than that of runs one after the other.
+ * every batch size runs `steps` steps in turn; the median of all its step times counts.
+ * Interleaving the batch sizes puts a slow phase of a shared machine (another process, a
+ * collection) into all of them alike, so their ratio holds up better than that of runs one after
+ * the other; the same number of steps for each keeps their contexts, and so their attention
+ * cost, equal.
  */
 export async function measureDecodeRates(
   gpu: GpuContext,
   model: Model,
   batches: readonly number[],
-  opts: { prompt?: number; rounds?: number; minSteps?: number; minMs?: number; seed?: number } = {},
+  opts: { prompt?: number; rounds?: number; steps?: number; seed?: number } = {},
 ): Promise<DecodeRate[]> {
   const prompt = opts.prompt ?? 8;
   const rounds = opts.rounds ?? 3;
-  const minSteps = opts.minSteps ?? 3;
-  const minMs = opts.minMs ?? 400;
-  // Positions left after the prompt and the warm-up step, shared out between the rounds.
-  const perRound = Math.max(1, Math.floor((model.config.seqLen - prompt - 2) / rounds));
+  // At most the positions left after the prompt and the warm-up step, shared out between the rounds.
+  const perRound = Math.max(1, Math.min(opts.steps ?? 24, Math.floor((model.config.seqLen - prompt - 2) / rounds)));
   const runs: { batch: number; backend: GpuBackend; seqs: number[]; next: ArrayLike<number>; times: number[] }[] = [];
   try {
     for (const batch of batches) {
@@ -152,8 +151,7 @@ export async function measureDecodeRates(
     }
     for (let r = 0; r < rounds; r++) {
       for (const run of runs) {
-        const t0 = performance.now();
-        for (let i = 0; i < perRound && (i < minSteps || performance.now() - t0 < minMs); i++) {
+        for (let i = 0; i < perRound; i++) {
           const s = performance.now();
           run.next = (await run.backend.step(decodeEntries(run.seqs, run.next))).next;
           run.times.push(performance.now() - s);
