@@ -6,7 +6,7 @@
 // main_r4, main_r8 for R = 1, 2, 4, 8; R × C with C = 8 or 16 in the mat4x4 entries at the end,
 // main_r4c16 .. main_r16c16): rows m0 + i·WGY, columns n0 + j·WGX, so neighbouring threads write
 // neighbouring columns. Per vec4 step of K it loads R vec4 of x and 4 of w and accumulates R·4 dot
-// products into R vec4 accumulators.
+// products into R vec4 accumulators (the mat4x4 entries: C vec4 of w, R·C products).
 // Why named registers rather than arrays indexed in loops (matmul_reg.wgsl): a compiler that does
 // not unroll those loops keeps such arrays in memory and indexes them per step. SwiftShader (the
 // CPU WebGPU of the test machines) does not, and runs this kernel 3-4x faster than matmul_reg on
@@ -217,8 +217,9 @@ fn main_r8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
 // on SwiftShader every load a thread makes is a separate gather, and the loads, not the
 // arithmetic, set the speed (1.5-1.9x over main_r8 at M = 16, measured). A block of 4 rows is
 // transposed into X (X[c] = component c of the 4 rows), so X * W is the 4×4 block of dot
-// products: (X * W)[j][i] = dot(row i, column j). Matrices indexed by constants only, so their
-// columns stay in registers like the named vec4s above.
+// products: (X * W)[j][i] = dot(row i, column j). In the loop over K the matrices are indexed
+// by constants only, so their columns stay in registers like the named vec4s above (store_block,
+// once a thread, indexes its block with loop variables).
 
 // Offsets into x4 of the thread's 4 rows i0 .. i0+3 (rows past M read the last row).
 fn xrows4(m0: u32, i0: u32) -> vec4<u32> {

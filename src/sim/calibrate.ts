@@ -6,7 +6,8 @@
 // is 0 and the fit says so. A negative coefficient (a step getting faster with more work: noise in
 // a term that costs little on this device) would make the simulator's capacity wrong, more
 // sequences a step looking cheaper; the most negative one is set to 0 and the others refitted
-// until none is left, and the fit says which were clamped.
+// until none is left, and the fit says which were clamped. (A greedy approximation of
+// non-negative least squares: a clamped term is not tried again after the refits.)
 import type { StepRecord } from '../metrics/records.js';
 import type { CalibratedSpec } from './step-time.js';
 
@@ -116,6 +117,9 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
   let beta = ols.beta;
   const rank = ols.rank;
   const unidentified = (['b', 'c', 'd', 'e'] as const).filter((_, j) => !rank[j + 1]);
+  // An unidentified column stays out of every refit below (zeroing another column could otherwise
+  // make it identifiable, and it would come back under another term's name).
+  for (let j = 1; j < p; j++) if (!rank[j]) for (let i = 0; i < n; i++) X[i * p + j] = 0;
   // Non-negative coefficients: zero the column of the most negative one and refit (a zero
   // column gets beta = 0), until none is negative.
   // A term whose (negative) contribution is below 1e-9 of the largest step time is rounding

@@ -259,7 +259,7 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
   switch (v.kind) {
     case 'calibrated':
       if (!c.obj(v, path, ['kind', 'a', 'b', 'c', 'd', 'e', 'fit', 'noise'])) return;
-      for (const k of ['a', 'b', 'c', 'd']) c.num(v, k, path, { required: true });
+      for (const k of ['a', 'b', 'c', 'd']) c.num(v, k, path, { required: true, min: 0 });
       c.num(v, 'e', path, { min: 0 });
       if (v.fit !== undefined) c.obj(v.fit, `${path}.fit`, ['n', 'r2', 'mape', 'rmse', 'source']);
       if (v.noise !== undefined && c.obj(v.noise, `${path}.noise`, ['factors', 'residuals'])) {

@@ -52,7 +52,8 @@ export interface CalibratedFit {
 }
 
 /**
- * Step-time variability of a calibrated model, one of:
+ * Step-time variability of a calibrated model (a step never takes less than MIN_STEP_S, so a
+ * large negative draw on a short step is cut there and the mean drifts up a little), one of:
  * - factors: each step's fitted time is multiplied by one, drawn uniformly (mean ≈ 1): variability
  *   that grows with the step;
  * - residuals: one, drawn uniformly, is added to each step's fitted time (mean ≈ 0): variability
@@ -182,10 +183,11 @@ export class CalibratedModel implements StepTimeModel {
     const s = this.spec;
     const f = s.fit ? ` (fit on ${s.fit.n} steps: R² ${s.fit.r2.toFixed(3)}, MAPE ${(100 * s.fit.mape).toFixed(1)}%)` : '';
     const us = (v: number) => `${+(v * 1e6).toPrecision(4)} µs`;
+    const ms = (v: number) => `${v >= 0 ? '+' : ''}${+(v * 1e3).toPrecision(2)}`;
     const fs = s.noise?.factors;
     const rs = s.noise?.residuals;
     const n = rs?.length
-      ? `; step times vary as measured (${rs.length} residuals, ${+(rs[0]! * 1e3).toPrecision(2)} to +${+(rs[rs.length - 1]! * 1e3).toPrecision(2)} ms)`
+      ? `; step times vary as measured (${rs.length} residuals, ${ms(rs[0]!)} to ${ms(rs[rs.length - 1]!)} ms)`
       : fs?.length
         ? `; step times vary as measured (${fs.length} factors, ${+fs[0]!.toPrecision(2)}–${+fs[fs.length - 1]!.toPrecision(2)}×)`
         : '';

@@ -137,8 +137,12 @@ export async function measureDecodeRates(
 ): Promise<DecodeRate[]> {
   const prompt = opts.prompt ?? 8;
   const rounds = opts.rounds ?? 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`measureDecodeRates: rounds must be an integer >= 1, got ${rounds}`);
   // At most the positions left after the prompt and the warm-up step, shared out between the rounds.
-  const perRound = Math.max(1, Math.min(opts.steps ?? 24, Math.floor((model.config.seqLen - prompt - 2) / rounds)));
+  const perRound = Math.min(opts.steps ?? 24, Math.floor((model.config.seqLen - prompt - 2) / rounds));
+  if (!(perRound >= 1)) {
+    throw new RangeError(`measureDecodeRates: a context of ${model.config.seqLen} leaves no room for ${rounds} rounds of steps after a ${prompt}-token prompt`);
+  }
   const runs: { batch: number; backend: GpuBackend; seqs: number[]; next: ArrayLike<number>; times: number[] }[] = [];
   try {
     for (const batch of batches) {

@@ -141,6 +141,21 @@ describe('calibration', () => {
     expect(calibrateStepTime(steps(100, 0, 3, false)).unidentified).toEqual(['c', 'e']);
   });
 
+  it('an unidentified term stays 0 when another is clamped (every step prefills: e would take the intercept)', () => {
+    // Every step prefills, so e's column is the intercept's; a negative intercept (steps with a
+    // fixed cost below 0) is clamped, and e must not come back in its place.
+    const raw = steps(300, 0, 6).map((s) => {
+      const prefillTokens = s.prefillTokens || 16;
+      const busy = -0.001 + 2e-5 * s.decodeTokens + 8e-6 * prefillTokens + 3e-8 * s.contextTokens;
+      return { ...s, prefillTokens, busy, end: s.start + busy };
+    }).filter((s) => s.busy > 0);
+    const fit = calibrateStepTime(raw);
+    expect(fit.unidentified).toEqual(['e']);
+    expect(fit.clamped).toEqual(['a']);
+    expect(fit.a).toBe(0);
+    expect(fit.e).toBe(0);
+  });
+
   it('sets a term it cannot identify to 0 and says so', () => {
     const fit = calibrateStepTime(steps(100, 0, 3, false));
     expect(fit.unidentified).toEqual(['c', 'e']);
