@@ -260,7 +260,6 @@ fn origin(wid: vec3<u32>, lid: vec3<u32>, rows: u32, cols: u32) -> vec2<u32> {
 // Stores block a (a[j][i]: row i0+i, column j0+j), row i scaled by s[i]; rows past M and columns
 // past N are skipped.
 fn store_block(o: vec2<u32>, i0: u32, j0: u32, a: mat4x4<f32>, s: vec4<f32>) {
-  let s4 = mat4x4<f32>(a[0] * s, a[1] * s, a[2] * s, a[3] * s);
   for (var j = 0u; j < 4u; j++) {
     let n = o.y + (j0 + j) * WGX;
     if (n >= params.N) { return; }
@@ -268,7 +267,7 @@ fn store_block(o: vec2<u32>, i0: u32, j0: u32, a: mat4x4<f32>, s: vec4<f32>) {
       let m = o.x + (i0 + i) * WGY;
       if (m >= params.M) { break; }
       let at = m * params.N + n;
-      var v = s4[j][i];
+      var v = a[j][i] * s[i];
       if (params.residual != 0u) { v += r[at]; }
       y[at] = v;
     }
