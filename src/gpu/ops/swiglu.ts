@@ -1,5 +1,5 @@
 // SwiGLU on the GPU: out = silu(gate) · up, elementwise over n floats.
-import { bindBuffers, ceilDiv, getPipeline } from '../pipelines.js';
+import { bindBuffers, bindEntries, ceilDiv, getPipeline } from '../pipelines.js';
 import type { UniformArena } from '../uniforms.js';
 import { dispatch1d } from './add.js';
 import { checkBuffer, checkDims, checkDistinct } from './checks.js';
@@ -52,15 +52,16 @@ export function encodeSwigluPairs(
   const params = arena.alloc('uu', [n, gx * WG]);
   pass.setPipeline(p);
   // main_pairs uses bindings 0 (gate_up), 2 (out) and 3 (params) of the shared file.
-  const group = device.createBindGroup({
-    label: 'swiglu_pairs',
-    layout: p.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: gateUp } },
-      { binding: 2, resource: { buffer: out } },
-      { binding: 3, resource: params },
+  const group = bindEntries(
+    device,
+    p,
+    [
+      [0, gateUp],
+      [2, out],
+      [3, params],
     ],
-  });
+    'swiglu_pairs',
+  );
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(gx, gy);
 }
