@@ -47,6 +47,14 @@ export interface GpuContext {
   subgroups: boolean;
   /** Resolves when the device is lost; `reason` is 'destroyed' after our own destroy(). */
   lost: Promise<GPUDeviceLostInfo>;
+  /**
+   * Blocks the calling thread for `ms` (Node only). The webgpu package waits for a map or a
+   * done-promise by polling Dawn from a setImmediate loop, which keeps a core busy (one of the
+   * cores SwiftShader computes on) and makes garbage on every turn; a step sleeps through most of
+   * its expected GPU time before it starts waiting (GpuBackend). Absent in browsers, whose
+   * WebGPU signals completion without polling.
+   */
+  sleepSync?: (ms: number) => void;
   destroy(): void;
 }
 

@@ -86,5 +86,10 @@ export async function acquireNodeGpu(options: Omit<AcquireOptions, 'gpu'> = {}):
         'Install it with `apt-get install chromium libvulkan1`.',
     );
   }
-  return acquireGpu({ ...options, gpu });
+  const ctx = await acquireGpu({ ...options, gpu });
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  ctx.sleepSync = (ms: number) => {
+    if (ms > 0) Atomics.wait(cell, 0, 0, ms);
+  };
+  return ctx;
 }

@@ -1,6 +1,7 @@
 // Profiler: times compute passes with timestamp queries when the device has 'timestamp-query';
 // otherwise it measures submit -> onSubmittedWorkDone wall time per submission and labels the
 // figures as such (source: 'wall'). Per-kernel shares exist only with timestamps.
+import { BufferPool } from './buffers.js';
 
 export interface PassTiming {
   label: string;
@@ -20,6 +21,8 @@ export class Profiler {
   private resolveBuf?: GPUBuffer;
   private labels: string[] = [];
   private wallStart = 0;
+  /** Timestamp readback buffers, reused from submission to submission. */
+  private readonly readbacks: BufferPool;
   /** Accumulated time per label over all collected submissions. */
   readonly totals = new Map<string, { ms: number; count: number }>();
 
@@ -29,6 +32,7 @@ export class Profiler {
     private readonly maxPasses = 512,
   ) {
     this.source = timestamps ? 'timestamp' : 'wall';
+    this.readbacks = new BufferPool(device);
     if (timestamps) {
       this.querySet = device.createQuerySet({ type: 'timestamp', count: maxPasses * 2 });
       this.resolveBuf = device.createBuffer({
@@ -54,29 +58,35 @@ export class Profiler {
   /**
    * Submits `encoder` and returns the profile of its passes. With timestamps the query results are
    * resolved in the same submission; without, the wall time to completion is measured.
+   * `beforeWait` runs right after the submit, before anything waits on the GPU.
    */
-  async submit(encoder: GPUCommandEncoder): Promise<SubmissionProfile> {
+  async submit(encoder: GPUCommandEncoder, beforeWait?: () => void): Promise<SubmissionProfile> {
     const n = this.labels.length;
     let readback: GPUBuffer | undefined;
     if (this.querySet && this.resolveBuf && n > 0) {
       encoder.resolveQuerySet(this.querySet, 0, 2 * n, this.resolveBuf, 0);
-      readback = this.device.createBuffer({ size: 2 * n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      readback = this.readbacks.acquire(2 * n * 8, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'timestamps');
       encoder.copyBufferToBuffer(this.resolveBuf, 0, readback, 0, 2 * n * 8);
     }
     const labels = this.labels;
     this.labels = [];
     this.wallStart = performance.now();
     this.device.queue.submit([encoder.finish()]);
+    beforeWait?.();
     if (!readback) {
       await this.device.queue.onSubmittedWorkDone();
       const ms = performance.now() - this.wallStart;
       this.add('step (wall)', ms);
       return { source: 'wall', totalMs: ms, passes: [{ label: 'step (wall)', ms }] };
     }
-    await readback.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    readback.destroy();
+    let t: BigUint64Array;
+    try {
+      await readback.mapAsync(GPUMapMode.READ, 0, 2 * n * 8);
+      t = new BigUint64Array(readback.getMappedRange(0, 2 * n * 8).slice(0));
+      readback.unmap();
+    } finally {
+      this.readbacks.release(readback);
+    }
     const passes: PassTiming[] = [];
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -112,6 +122,7 @@ export class Profiler {
   }
 
   destroy(): void {
+    this.readbacks.destroy();
     this.querySet?.destroy();
     this.resolveBuf?.destroy();
   }

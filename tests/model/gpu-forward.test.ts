@@ -59,3 +59,43 @@ describe('GpuBackend on random models', () => {
     expect(counts[0]! - counts[1]!).toBe(2 * 3 + 1);
   });
 });
+
+// Settling (GpuBackendOptions.settleFraction): where the context can block (Node), a submission of
+// a shape seen before sleeps through part of its expected GPU time before it waits; the results
+// are the same as without.
+describe('GpuBackend settling before it waits', () => {
+  gpuTest('sleeps only for shapes it has seen, for at most the fraction of their fastest time, with the same tokens', async (gpu, res) => {
+    const model = randomModel(23, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 50, seqLen: 64 });
+    const sleeps: number[] = [];
+    const ctx = { ...gpu, sleepSync: (ms: number) => void sleeps.push(ms) };
+    const run = async (settleFraction: number) => {
+      const b = res.track(new GpuBackend(ctx, model, { maxSequences: 2, settleFraction }));
+      const seqs = [b.newSequence(), b.newSequence()];
+      const out: number[] = [];
+      const busy: number[] = [];
+      let r = await b.step(seqs.map((seq, i) => ({ seq, tokens: [1, 7 + i, 9], temperature: 0, topP: 1, u: 0 })));
+      for (let i = 0; i < 5; i++) {
+        r = await b.step(seqs.map((seq, j) => ({ seq, tokens: [r.next[j]!], temperature: 0, topP: 1, u: 0 })));
+        out.push(...r.next);
+        busy.push(b.lastStepMeasure!.busy * 1e3);
+      }
+      return { out, busy };
+    };
+    const plain = await run(0);
+    expect(sleeps).toEqual([]);
+    const settled = await run(0.5);
+    expect(settled.out).toEqual(plain.out);
+    // The prefill and the first decode step are new shapes; the next four decode steps sleep.
+    expect(sleeps.length).toBe(4);
+    for (let i = 0; i < 4; i++) {
+      expect(sleeps[i]!).toBeGreaterThan(0);
+      // Half the low envelope of the earlier decode steps (which may rise 5% a step).
+      expect(sleeps[i]!).toBeLessThanOrEqual(0.5 * Math.min(...settled.busy.slice(0, i + 1)) * 1.05 ** (i + 1) + 1e-9);
+    }
+  });
+
+  gpuTest('rejects a fraction outside [0, 1)', async (gpu) => {
+    const model = randomModel(24, { dim: 16, hiddenDim: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, vocabSize: 20, seqLen: 16 });
+    for (const f of [1, -0.1, Number.NaN]) expect(() => new GpuBackend(gpu, model, { settleFraction: f })).toThrow(/settleFraction must be in \[0, 1\)/);
+  });
+});
