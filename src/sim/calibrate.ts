@@ -27,6 +27,11 @@ export interface CalibrationOptions {
    * or 'residual' (actual − fitted, added to it). Default 'factor'.
    */
   noiseKind?: 'factor' | 'residual';
+  /**
+   * With noise: Infinity and noiseKind 'residual': keep the residuals in step order and replay
+   * them in runs of this many steps (StepNoise.run). Default 1: drawn one at a time, ascending.
+   */
+  residualRun?: number;
 }
 
 export interface Calibration extends CalibratedSpec {
@@ -177,7 +182,16 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
   };
   if (options.source !== undefined) out.fit!.source = options.source;
   const k = Math.floor(options.noise ?? 0); // Infinity stays Infinity: one group a step
-  if (k > 0) {
+  const run = options.residualRun ?? 1;
+  if (!Number.isInteger(run) || run < 1) throw new RangeError(`residualRun must be an integer >= 1, got ${run}`);
+  if (run > 1 && (k !== Infinity || options.noiseKind !== 'residual')) {
+    throw new RangeError(`residualRun replays every step's own residual in order: it needs noise: Infinity and noiseKind: 'residual'`);
+  }
+  if (run > 1) {
+    const residuals: number[] = [];
+    for (let i = 0; i < n; i++) residuals.push(y[i]! - predict(i));
+    out.noise = { residuals, run };
+  } else if (k > 0) {
     const additive = options.noiseKind === 'residual';
     const devs: number[] = [];
     for (let i = 0; i < n; i++) {

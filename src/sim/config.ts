@@ -262,7 +262,7 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
       for (const k of ['a', 'b', 'c', 'd']) c.num(v, k, path, { required: true, min: 0 });
       c.num(v, 'e', path, { min: 0 });
       if (v.fit !== undefined) c.obj(v.fit, `${path}.fit`, ['n', 'r2', 'mape', 'rmse', 'source']);
-      if (v.noise !== undefined && c.obj(v.noise, `${path}.noise`, ['factors', 'residuals'])) {
+      if (v.noise !== undefined && c.obj(v.noise, `${path}.noise`, ['factors', 'residuals', 'run'])) {
         const f = v.noise.factors;
         const r = v.noise.residuals;
         if ((f === undefined) === (r === undefined)) {
@@ -271,7 +271,9 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
           c.fail(`${path}.noise.factors`, `must be a non-empty array of numbers ≥ 0; got ${show(f)}`);
         } else if (r !== undefined && (!Array.isArray(r) || r.length === 0 || !r.every((x) => typeof x === 'number' && Number.isFinite(x)))) {
           c.fail(`${path}.noise.residuals`, `must be a non-empty array of finite numbers (seconds); got ${show(r)}`);
-        }
+        } else if (v.noise.run !== undefined && r === undefined) {
+          c.fail(`${path}.noise.run`, `replays residuals in runs, and there are none here (factors are drawn one at a time)`);
+        } else c.num(v.noise, 'run', `${path}.noise`, { int: true, min: 1 });
       }
       return;
     case 'roofline': {

@@ -101,4 +101,52 @@ describe('calibrated step-time spread', () => {
     const additive = { ...cfg, stepTime: { ...cfg.stepTime, e: 0.001, noise: { residuals: [-0.001, 0, 0.004] } } };
     expect(JSON.stringify(runSimulation(additive))).toBe(JSON.stringify(runSimulation(additive)));
   });
+
+  it('replays residuals in runs of consecutive steps when asked (a block bootstrap), seeded', () => {
+    // Residuals 0..9 ms in step order, runs of 4: each run climbs by 1 ms a step (wrapping 9 -> 0).
+    const residuals = Array.from({ length: 10 }, (_, i) => i / 1000);
+    const model = (seed: number) => new CalibratedModel({ kind: 'calibrated', a: 1, b: 0, c: 0, d: 0, noise: { residuals, run: 4 } }, seed);
+    const draws = (m: CalibratedModel) => Array.from({ length: 400 }, () => Math.round((m.stepTime(plan(1)) - 1) * 1000));
+    const d = draws(model(7));
+    const starts = new Set<number>();
+    for (let k = 0; k < d.length; k += 4) {
+      starts.add(d[k]!);
+      for (let j = 1; j < 4; j++) expect(d[k + j]).toBe((d[k + j - 1]! + 1) % 10);
+    }
+    expect(starts.size).toBe(10); // every step can start a run
+    expect(draws(model(7))).toEqual(d);
+    expect(draws(model(8))).not.toEqual(d);
+    // Without run the same residuals are drawn one at a time: runs of 4 climbing by 1 are rare.
+    const single = draws(new CalibratedModel({ kind: 'calibrated', a: 1, b: 0, c: 0, d: 0, noise: { residuals } }, 7));
+    let climbs = 0;
+    for (let k = 0; k + 3 < single.length; k += 4) if ([1, 2, 3].every((j) => single[k + j] === (single[k + j - 1]! + 1) % 10)) climbs++;
+    expect(climbs).toBeLessThan(5);
+  });
+
+  it('calibrates residuals in step order for runs, and checks the options and the config', () => {
+    const steps = noisySteps(500);
+    const fit = calibrateStepTime(steps, { noise: Infinity, noiseKind: 'residual', residualRun: 25 });
+    expect(fit.noise!.run).toBe(25);
+    const r = fit.noise!.residuals!;
+    expect(r).toHaveLength(500);
+    steps.forEach((s, i) => expect(r[i]!).toBeCloseTo(s.busy - (fit.a + fit.b * s.decodeTokens + fit.c * s.prefillTokens + fit.d * s.contextTokens), 12));
+    expect(() => calibrateStepTime(steps, { noise: 20, noiseKind: 'residual', residualRun: 25 })).toThrow(/residualRun replays every step's own residual in order/);
+    expect(() => calibrateStepTime(steps, { noise: Infinity, residualRun: 25 })).toThrow(/noiseKind: 'residual'/);
+    expect(() => calibrateStepTime(steps, { noise: Infinity, noiseKind: 'residual', residualRun: 0 })).toThrow(/residualRun must be an integer >= 1, got 0/);
+    const cfg: SimConfig = {
+      seed: 3,
+      durationS: 60,
+      stepTime: { kind: 'calibrated', a: 0.004, b: 0.0002, c: 0.0001, d: 0, noise: { residuals: [0, 0.001, 0.05, -0.001], run: 3 } },
+      scheduler: { maxBatch: 8, kvBlocks: 256, maxContext: 512 },
+      tenants: [{ name: 'x', arrival: { kind: 'poisson', rate: 4 }, lengths: { kind: 'parametric', prompt: { kind: 'fixed', value: 20 }, output: { kind: 'fixed', value: 10 } } }],
+      deployment: { kind: 'pooled', servers: 1 },
+    };
+    const a = runSimulation(cfg);
+    expect(JSON.stringify(runSimulation(cfg))).toBe(JSON.stringify(a));
+    expect(a.pools[0]!.stepTime).toMatch(/in runs of 3 steps/);
+    const withNoise = (noise: unknown) => ({ ...cfg, stepTime: { ...cfg.stepTime, noise } });
+    expect(() => validateConfig(withNoise({ residuals: [0], run: 0 }))).toThrow(/config\.stepTime\.noise\.run: must be ≥ 1/);
+    expect(() => validateConfig(withNoise({ residuals: [0], run: 2.5 }))).toThrow(/config\.stepTime\.noise\.run: must be a whole number/);
+    expect(() => validateConfig(withNoise({ factors: [1], run: 3 }))).toThrow(/config\.stepTime\.noise\.run: replays residuals in runs/);
+  });
 });
