@@ -9,21 +9,46 @@ import { CalibratedModel, calibrateStepTime, runSimulation, serverCapacity, type
 import type { RequestRecord, StepRecord } from '../../src/metrics/records.js';
 import type { Trace, TraceRequest } from '../../src/traffic/types.js';
 import { randomModel } from '../model/helpers.js';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+// Idle-time garbage collection. While a step is in flight, the webgpu package polls Dawn with a
+// setImmediate loop that makes a new native function every turn (its AsyncRunner), ~60 MB/s of
+// garbage that outlives the young generation; V8 then ran a full mark-compact about once a
+// second, and the step it landed in stalled for 40-100 ms (with the finalizers of that garbage).
+// Those stalls were most of the noise of the fidelity test. A browser collects in idle time
+// (Chrome's idle tasks); Node has no idle tasks, so the replay collects when the server is idle and
+// the next arrival is far enough off (the collection takes ~20-30 ms here), once enough garbage
+// has piled up. Steps still pay for the young generation and any major GC that comes anyway.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+/**
+ * Collect when idle only if the next arrival is at least this far off (s), and at least 1.5x as far
+ * as the last collection took (on the CPU-time clock one took 40-70 ms: V8's helper threads and
+ * the finalizers count too).
+ */
+export const IDLE_GC_GAP = 0.05;
+/** ... and the heap has grown by this much since the last collection (bytes). */
+export const IDLE_GC_GROWTH = 16 << 20;
 
 export const PARTS = 6;
 /** Evaluation load: this fraction of the capacity (at full batch) a scouting run's fit gives. */
 export const LOAD = 0.3;
 /** Simulations per evaluation part (seeds of the step-time draws); their mean is the simulator's figure. */
 export const SIM_SEEDS = 16;
+/** The calibration's residuals are replayed in runs of this many steps (StepNoise.run). */
+export const RESIDUAL_RUN = 50;
 /** The clock of the live runs (see the test's header): this process's CPU time, or the wall clock. */
 export const CLOCK: ClockKind = (process.env.FIDELITY_CLOCK as ClockKind | undefined) ?? 'cpu';
+/** Collect garbage in idle gaps (see collectGarbage; FIDELITY_IDLE_GC=0 turns it off). */
+export const IDLE_GC = process.env.FIDELITY_IDLE_GC !== '0';
 export const KV = { numBlocks: 128, blockSize: 16 };
 export const SCHED = { maxBatch: 16, tokenBudget: 64, maxPrefillChunk: 64, kv: KV, maxContext: 128 };
 const PROMPT = { min: 8, max: 32 };
 const OUTPUT = { min: 4, max: 24 };
 /** Requests per calibration part and per evaluation part. */
-const CAL_N = 100;
-const EVAL_N = 250;
+const CAL_N = 200;
+const EVAL_N = 200;
 const MEAN_PROMPT = (PROMPT.min + PROMPT.max) / 2;
 const MEAN_OUTPUT = (OUTPUT.min + OUTPUT.max) / 2;
 
@@ -44,6 +69,8 @@ export interface LiveRun {
   /** Engine step records with busy = the step's occupancy of the server (see the test's header). */
   steps: StepRecord[];
   requests: RequestRecord[];
+  /** Idle-time collections: how many, their clock time, and how far they ran past an arrival (s). */
+  idleGc: { count: number; seconds: number; overrun: number };
 }
 
 export type ClockKind = 'wall' | 'cpu';
@@ -55,7 +82,7 @@ function cpuSeconds(): number {
 }
 
 /** Replays a trace on a fresh engine over `backend`, in real time from 0 (on the given clock). */
-export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: number, kind: ClockKind = CLOCK): Promise<LiveRun> {
+export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: number, kind: ClockKind = CLOCK, idleGc = IDLE_GC): Promise<LiveRun> {
   const read = kind === 'cpu' ? cpuSeconds : () => performance.now() / 1000;
   let base = read();
   const clock: Clock = { now: () => read() - base };
@@ -66,6 +93,9 @@ export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: n
   const done: Promise<unknown>[] = [];
   let next = 0;
   let slept = true;
+  let heapAfterGc = getHeapStatistics().used_heap_size;
+  const idleGcStats = { count: 0, seconds: 0, overrun: 0 };
+  let lastGcSeconds = 0;
   base = read();
   while (next < trace.length || engine.pending > 0) {
     const now = clock.now();
@@ -90,7 +120,19 @@ export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: n
       const target = trace[next]!.arrival;
       // On the CPU clock only spinning advances time; on the wall clock, sleep and spin the last
       // few milliseconds (a timer may fire late on a loaded machine).
-      const ms = kind === 'wall' ? (target - now) * 1000 - 3 : 0;
+      if (idleGc && target - now >= Math.max(IDLE_GC_GAP, 1.5 * lastGcSeconds) && getHeapStatistics().used_heap_size - heapAfterGc >= IDLE_GC_GROWTH) {
+        const g0 = clock.now();
+        collectGarbage();
+        // Let the finalizers that the collection queued run now, not in the next step.
+        await new Promise((r) => setImmediate(r));
+        heapAfterGc = getHeapStatistics().used_heap_size;
+        const g1 = clock.now();
+        idleGcStats.count++;
+        idleGcStats.seconds += g1 - g0;
+        lastGcSeconds = g1 - g0;
+        idleGcStats.overrun += Math.max(0, g1 - target);
+      }
+      const ms = kind === 'wall' ? (target - clock.now()) * 1000 - 3 : 0;
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
       // Spin on performance.now() between reads of the clock: process.cpuUsage() allocates an
       // object a call, and spinning on it made enough garbage for ~10% of the run to go to
@@ -104,7 +146,7 @@ export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: n
     }
   }
   await Promise.all(done);
-  return { trace, steps, requests: [...engine.scheduler.records()] };
+  return { trace, steps, requests: [...engine.scheduler.records()], idleGc: idleGcStats };
 }
 
 /** Requests/s one server sustains at capacity under a fit, at the traces' mean lengths. */
@@ -145,6 +187,10 @@ export interface FidelityOptions {
   /** Requests per calibration part and per evaluation part (default CAL_N, EVAL_N). */
   calN?: number;
   evalN?: number;
+  /** Residuals replayed in runs of this many steps (default RESIDUAL_RUN; see StepNoise.run). */
+  residualRun?: number;
+  /** GpuBackendOptions.settleFraction for the live engine (default: the backend's). */
+  settleFraction?: number;
 }
 
 /** What the live parts of a fidelity run recorded (runFidelity = collectLive, then simulateLive). */
@@ -174,7 +220,7 @@ export async function collectLive(
   const calN = options.calN ?? CAL_N;
   const evalN = options.evalN ?? EVAL_N;
   const model = randomModel(5, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 64, seqLen: 128 });
-  const backend = track(new GpuBackend(gpu, model, { maxSequences: SCHED.maxBatch, maxTokensPerStep: SCHED.tokenBudget, ...gpuKvOptions(model.config, KV) }));
+  const backend = track(new GpuBackend(gpu, model, { maxSequences: SCHED.maxBatch, maxTokensPerStep: SCHED.tokenBudget, ...gpuKvOptions(model.config, KV), settleFraction: options.settleFraction }));
   // A warm-up burst compiles the pipelines (its first steps take seconds: not a step time), then a
   // pilot burst gives a first estimate of capacity, which scales the calibration traffic (the
   // same test on a faster device offers it more requests/s).
@@ -189,15 +235,27 @@ export async function collectLive(
   const scout = await replay(backend, makeTrace(sh + 97, CAL_N, (t) => pilotCapacity * levels[Math.floor(t) % levels.length]!), sh + 199, clock);
   const rate = load * capacityRate(calibrateStepTime(scout.steps));
 
+  // A settling run at that rate, not recorded: the first minute of a process still speeds up (the
+  // first calibration part's steps were up to 0.8 ms slower than the fit, the later parts' 0.2-0.4
+  // ms faster).
+  await replay(backend, makeTrace(sh + 96, calN, () => rate), sh + 198, clock);
   // Calibration and evaluation parts alternate; both are Poisson at that rate (other seeds), so
-  // the fit sees the step shapes the evaluation will run.
+  // the fit sees the step shapes the evaluation will run. The order within a pair alternates too
+  // (cal eval, eval cal, cal eval, ...), so a drift of the machine's speed over the run weighs on
+  // both alike.
   const calSteps: StepRecord[] = [];
   const evals: LiveRun[] = [];
   const t0 = performance.now();
   for (let k = 0; k < parts; k++) {
-    const cal = await replay(backend, makeTrace(sh + 100 + k, calN, () => rate), sh + 200 + k, clock);
-    calSteps.push(...cal.steps);
-    evals.push(await replay(backend, makeTrace(sh + 300 + k, evalN, () => rate), sh + 400 + k, clock));
+    const calibrate = async () => calSteps.push(...(await replay(backend, makeTrace(sh + 100 + k, calN, () => rate), sh + 200 + k, clock)).steps);
+    const evaluate = async () => evals.push(await replay(backend, makeTrace(sh + 300 + k, evalN, () => rate), sh + 400 + k, clock));
+    if (k % 2 === 0) {
+      await calibrate();
+      await evaluate();
+    } else {
+      await evaluate();
+      await calibrate();
+    }
   }
   return { clock, parts, load, rate, liveSeconds: (performance.now() - t0) / 1000, calSteps, evals, shift: sh };
 }
@@ -212,13 +270,18 @@ export async function runFidelity(
 }
 
 /** Fits the step-time model on the calibration parts and simulates every evaluation part. */
-export function simulateLive(data: LiveData, options: Pick<FidelityOptions, 'noise' | 'seeds'> & { fit?: Calibration } = {}): Fidelity {
+export function simulateLive(data: LiveData, options: Pick<FidelityOptions, 'noise' | 'seeds' | 'residualRun'> & { fit?: Calibration } = {}): Fidelity {
   const { clock, parts, load, rate, liveSeconds, calSteps, evals, shift: sh } = data;
   const seeds = options.seeds ?? SIM_SEEDS;
   // options.fit: another fit of the same steps, to compare step-time models on one live run.
   const fit =
     options.fit ??
-    calibrateStepTime(calSteps, { source: 'the live engine on this device: the calibration parts', noise: options.noise ?? Infinity, noiseKind: 'residual' });
+    calibrateStepTime(calSteps, {
+      source: 'the live engine on this device: the calibration parts',
+      noise: options.noise ?? Infinity,
+      noiseKind: 'residual',
+      residualRun: (options.noise ?? Infinity) === Infinity ? (options.residualRun ?? RESIDUAL_RUN) : 1,
+    });
   const { unidentified: _u, clamped: _c, ...spec } = fit;
   const live = { out: 0, span: 0, ttft: 0, n: 0, steps: 0, batch: 0 };
   const sim = { out: 0, span: 0, ttft: 0, n: 0, steps: 0 };
