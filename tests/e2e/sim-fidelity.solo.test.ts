@@ -60,8 +60,8 @@
 // and the simulator's on those the calibration met. Fitted offline on 19 saved live runs made
 // before the settling run and the alternating order (11 of this engine on either clock, 8 from
 // before the stall fixes), runs of 50 gave a mean error of +0.3% with a spread (sd) of 10%, 13 of
-// 19 within 10%; drawn one at a time, −5.9% and sd 7.9%. Four runs of this test as it stands:
-// −11.2%, +4.9% and −6.4% (and −23% twice before the settling run and the alternating order).
+// 19 within 10%; drawn one at a time, −5.9% and sd 7.9%. Two runs of this test as it stands:
+// +4.9% and −6.4% (before the settling run and the alternating order: −23.1%, −22.4%, −11.2%).
 // A 10% bound would fail a CI run in three; 20% still fails a simulator that is off by a real
 // amount (the earlier noise model, 20 multiplicative factors, was 24% low on average).
 // Tried and not kept: the wall clock instead of CPU time (on the wall clock the other processes of
