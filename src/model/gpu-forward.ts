@@ -47,13 +47,14 @@ export interface GpuBackendOptions {
 }
 
 /**
- * Share of the expected GPU time a step sleeps before it waits (GpuBackendOptions.settleFraction).
- * Measured in Node on SwiftShader (two cores, mx-tiny, both figures median wall ms per step): 0.8
- * took batch 16 from 9.8 to 8.7 ms and batch 1 from 3.2 to 3.1 ms (the webgpu package's polling
- * no longer takes a core from SwiftShader's workers), and cut the polling garbage that set off a
- * full GC about once a second.
+ * Share of the expected GPU time a step sleeps before it waits (GpuBackendOptions.settleFraction):
+ * the expectation is the fastest this shape has run, so a sleep rarely outlasts the work. Measured
+ * in Node on SwiftShader (two cores, mx-tiny, median wall ms per step, fractions in turn in one
+ * run): batch 16 9.8 (no sleep), 7.8 (0.8), 7.2 (0.9), 6.8-6.9 (0.95), 6.5 (0.99); batch 1 3.4, 2.7,
+ * 2.6, 2.3-2.6, 2.5. The webgpu package's polling takes a core from SwiftShader's workers for as
+ * long as it runs, and its garbage set off a full GC about once a second.
  */
-export const SETTLE_FRACTION = 0.8;
+export const SETTLE_FRACTION = 0.95;
 /** Longest sleep before a wait, ms (a step that long is far from any estimate we trust). */
 const SETTLE_MAX_MS = 100;
 /** How fast the expected time of a shape may rise per submission (the envelope follows slowdowns). */

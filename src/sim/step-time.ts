@@ -213,7 +213,7 @@ export class CalibratedModel implements StepTimeModel {
     const fs = s.noise?.factors;
     const rs = s.noise?.residuals;
     const n = rs?.length
-      ? `; step times vary as measured (${rs.length} residuals, ${ms(Math.min(...rs))} to ${ms(Math.max(...rs))} ms${this.run > 1 ? `, in runs of ${this.run} steps` : ''})`
+      ? `; step times vary as measured (${rs.length} residuals, ${ms(rs.reduce((a, b) => Math.min(a, b)))} to ${ms(rs.reduce((a, b) => Math.max(a, b)))} ms${this.run > 1 ? `, in runs of ${this.run} steps` : ''})`
       : fs?.length
         ? `; step times vary as measured (${fs.length} factors, ${+fs[0]!.toPrecision(2)}–${+fs[fs.length - 1]!.toPrecision(2)}×)`
         : '';
