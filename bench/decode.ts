@@ -1,4 +1,5 @@
 // `npm run bench:decode [-- --model FILE --tokenizer FILE] [--batches 1,4,16,64] [--steps N] [--out FILE]`
+// (--steps: decode steps each batch size is timed over, in 4 rounds; default 64)
 // On the current adapter: decode tokens/s at several batch sizes (aggregate and per sequence),
 // prefill tokens/s, dispatches per step, and each kernel's share of step time from the profiler.
 import { parseBenchArgs } from './args.js';
@@ -9,18 +10,17 @@ import { GpuBackend } from '../src/model/gpu-forward.js';
 import { Profiler } from '../src/gpu/profiler.js';
 import { adapterLabel } from '../src/gpu/device.js';
 import { Rng } from '../src/ops/random.js';
+import { measureDecodeRates } from '../src/workers/kernel-step.js';
 
 const { values } = parseBenchArgs('bench:decode', {
     model: { type: 'string' },
     tokenizer: { type: 'string' },
     batches: { type: 'string' },
     steps: { type: 'string' },
-    'min-seconds': { type: 'string' },
     out: { type: 'string' },
   });
 const batches = (values.batches ?? '1,4,16,64').split(',').map((s) => intArg('batches', s, 1, 1, 1024));
 const maxSteps = intArg('steps', values.steps, 64, 2);
-const minSeconds = Number(values['min-seconds'] ?? 3);
 const maxBatch = Math.max(...batches);
 
 const opened = await openModel({ model: values.model, tokenizer: values.tokenizer }, 'gpu', { maxSequences: maxBatch });
@@ -43,35 +43,21 @@ interface Row {
   dispatches_per_step: number;
   steps: number;
 }
-const rows: Row[] = [];
-for (const B of batches) {
-  const seqs = Array.from({ length: B }, () => backend.newSequence());
-  // Prefill every sequence with a short prompt, then warm up (pipelines compiled, caches hot).
-  let r = await backend.step(seqs.map((seq) => ({ seq, tokens: randomTokens(PROMPT), temperature: 0, topP: 1, u: 0 })));
-  const steps = Math.min(maxSteps, c.seqLen - PROMPT - 3);
-  for (let i = 0; i < 2; i++) {
-    r = await backend.step(seqs.map((seq, j) => ({ seq, tokens: [r.next[j]!], temperature: 0, topP: 1, u: 0 })));
-  }
-  let n = 0;
-  const t0 = performance.now();
-  while (n < steps) {
-    r = await backend.step(seqs.map((seq, j) => ({ seq, tokens: [r.next[j]!], temperature: 0, topP: 1, u: 0 })));
-    n++;
-    if (performance.now() - t0 > minSeconds * 1000 && n >= 2) break;
-  }
-  const ms = (performance.now() - t0) / n;
-  const row = {
-    batch: B,
-    tokens_per_s: (B * 1000) / ms,
-    tokens_per_s_per_sequence: 1000 / ms,
-    ms_per_step: ms,
-    dispatches_per_step: backend.lastDispatches,
-    steps: n,
-  };
-  rows.push(row);
-  err(`batch ${B}: ${row.tokens_per_s.toFixed(1)} tokens/s (${n} steps)\n`);
-  for (const s of seqs) backend.freeSequence(s);
-}
+// The batch sizes take turns over `rounds` rounds of equal steps and each counts its median step
+// (measureDecodeRates, the kernel lab's protocol): run one after the other, the first batch size
+// met a cold process (JIT, the first full collections) and a mean over steps took in every
+// collection's stall, which moved batch 1 by up to 1.7x from the median of a warm run.
+const ROUNDS = 4;
+const rates = await measureDecodeRates(gpu!, model, batches, { prompt: PROMPT, rounds: ROUNDS, steps: Math.ceil(maxSteps / ROUNDS) });
+const rows: Row[] = rates.map((r) => ({
+  batch: r.batch,
+  tokens_per_s: r.tokensPerS,
+  tokens_per_s_per_sequence: r.tokensPerS / r.batch,
+  ms_per_step: r.msPerStep,
+  dispatches_per_step: r.dispatches,
+  steps: r.steps,
+}));
+for (const r of rows) err(`batch ${r.batch}: ${r.tokens_per_s.toFixed(1)} tokens/s (median of ${r.steps} steps)\n`);
 
 // Prefill: one sequence, a chunk of up to 256 tokens in one step; the median of 3.
 const chunk = Math.min(256, c.seqLen - 1, backend.maxTokensPerStep);
