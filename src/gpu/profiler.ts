@@ -85,6 +85,8 @@ export class Profiler {
       t = new BigUint64Array(readback.getMappedRange(0, 2 * n * 8).slice(0));
       readback.unmap();
     } finally {
+      // A buffer goes back to the pool unmapped, whatever failed.
+      if (readback.mapState === 'mapped') readback.unmap();
       this.readbacks.release(readback);
     }
     const passes: PassTiming[] = [];

@@ -38,17 +38,18 @@ export interface GpuBackendOptions {
    */
   fuseNorm?: boolean;
   /**
-   * Where the GpuContext can block (Node: sleepSync), sleep through this fraction of a step's
-   * expected GPU time before waiting for its results (default SETTLE_FRACTION; 0 turns it off).
-   * The expectation is the low envelope of earlier submissions of the same shape; a shape not seen
-   * before waits at once.
+   * Where the GpuContext can block (Node: sleepSync) and steps are timed on the GPU (timestamps),
+   * sleep through this fraction of a step's expected GPU time before waiting for its results
+   * (default SETTLE_FRACTION; 0 turns it off). The expectation is the fastest of the earlier
+   * submissions of the same shape after its first (rising at most 5% a submission when it slows),
+   * and a sleep lasts at most 100 ms; a shape seen fewer than twice waits at once.
    */
   settleFraction?: number;
 }
 
 /**
  * Share of the expected GPU time a step sleeps before it waits (GpuBackendOptions.settleFraction):
- * the expectation is the fastest this shape has run, so a sleep rarely outlasts the work. Measured
+ * the expectation is about the fastest this shape has run, so a sleep rarely outlasts the work. Measured
  * in Node on SwiftShader (two cores, mx-tiny, median wall ms per step, fractions in turn in one
  * run): batch 16 9.8 (no sleep), 7.8 (0.8), 7.2 (0.9), 6.8-6.9 (0.95), 6.5 (0.99); batch 1 3.4, 2.7,
  * 2.6, 2.3-2.6, 2.5. The webgpu package's polling takes a core from SwiftShader's workers for as
@@ -141,8 +142,11 @@ export class GpuBackend implements Backend {
   private destroyed = false;
   private readonly sleepSync?: (ms: number) => void;
   private readonly settleFraction: number;
-  /** Expected GPU ms per submission shape (rows, sampled rows, logits read back): the low envelope. */
-  private readonly expectedMs = new Map<number, number>();
+  /**
+   * Per submission shape (rows, sampled rows, logits read back): the expected GPU ms, the low
+   * envelope of its submissions after the first, and how many it has had.
+   */
+  private readonly expectedMs = new Map<number, { ms: number; n: number }>();
 
   constructor(
     gpu: GpuContext,
@@ -487,10 +491,14 @@ export class GpuBackend implements Backend {
 
     const timer = prof ?? this.stepTimer;
     const shape = (T * (this.maxSequences + 1) + S) * 2 + (wantLogits ? 1 : 0);
-    const expected = this.expectedMs.get(shape);
+    const seen = this.expectedMs.get(shape);
     const sleep = this.sleepSync;
-    const settle = sleep && expected !== undefined ? () => sleep(Math.min(SETTLE_MAX_MS, this.settleFraction * expected)) : undefined;
-    const learn = (ms: number) => this.expectedMs.set(shape, expected === undefined ? ms : Math.min(expected * SETTLE_RISE, ms));
+    // Only on GPU timestamps (a wall time from the submit would include the sleep and feed on
+    // itself), and from a shape's third submission (the first may include compiling the shaders).
+    const settle =
+      sleep && timer.source === 'timestamp' && seen && seen.n >= 2 ? () => sleep(Math.min(SETTLE_MAX_MS, this.settleFraction * seen.ms)) : undefined;
+    const learn = (ms: number) =>
+      this.expectedMs.set(shape, !seen ? { ms, n: 1 } : { ms: seen.n === 1 ? ms : Math.min(seen.ms * SETTLE_RISE, ms), n: seen.n + 1 });
     if (S === 0) {
       const profile = await timer.submit(enc, settle);
       learn(profile.totalMs);

@@ -185,7 +185,9 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
   const run = options.residualRun ?? 1;
   if (!Number.isInteger(run) || run < 1) throw new RangeError(`residualRun must be an integer >= 1, got ${run}`);
   if (run > 1 && (k !== Infinity || options.noiseKind !== 'residual')) {
-    throw new RangeError(`residualRun replays every step's own residual in order: it needs noise: Infinity and noiseKind: 'residual'`);
+    throw new RangeError(
+      `residualRun replays every step's own residual in order: it needs noise: Infinity and noiseKind: 'residual' (got noise: ${options.noise}, noiseKind: ${options.noiseKind ?? "'factor' (the default)"})`,
+    );
   }
   if (run > 1) {
     const residuals: number[] = [];

@@ -272,7 +272,7 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
       if (x.start !== 0) break;
       if (x.seq.record.preemptions === 0) collector.admitted(x.seq.tenant, x.seq.arrival, now);
     }
-    const d = s.pool.setup.model.stepTime(plan);
+    const d = s.pool.setup.model.stepTime(plan, s.id);
     s.plan = plan;
     s.stepStart = now;
     s.stepBusy = d;

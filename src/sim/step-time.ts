@@ -70,7 +70,8 @@ export interface StepNoise {
   residuals?: number[];
   /**
    * With residuals in step order: each draw continues the run of consecutive residuals it is in,
-   * and every `run` steps a new run starts at a random step (a block bootstrap). Slow steps came in
+   * and every `run` steps a new run starts at a random step (a block bootstrap; circular: a run
+   * that starts near the end goes on from the first; each server has its own run). Slow steps came in
    * stretches on the live engine (a busy machine slows several steps in a row), and a queue grows
    * more behind a stretch than behind the same slow steps spread out: drawn one at a time the
    * simulated mean TTFT came out 4-14% low even against the evaluation's own residuals.
@@ -138,8 +139,11 @@ export type StepTimeSpec = CalibratedSpec | RooflineSpec | FixedSpec;
 
 export interface StepTimeModel {
   readonly spec: StepTimeSpec;
-  /** Busy seconds of a planned step. */
-  stepTime(plan: StepPlan): number;
+  /**
+   * Busy seconds of a planned step on `server` (default 0): a calibrated model that replays
+   * residuals in runs keeps each server's run apart.
+   */
+  stepTime(plan: StepPlan, server?: number): number;
   /** Busy seconds of a step of this shape (capacity estimates; the fixed model cannot answer). */
   shapeTime(shape: StepShape): number;
   /** One line for tables. */
@@ -168,9 +172,8 @@ export class CalibratedModel implements StepTimeModel {
   private readonly factors?: readonly number[];
   private readonly residuals?: readonly number[];
   private readonly run: number;
-  /** Next residual of the current run, and how many the run has left. */
-  private at = 0;
-  private left = 0;
+  /** Per server: the next residual of its current run, and how many the run has left. */
+  private readonly cursors = new Map<number, { at: number; left: number }>();
   constructor(
     readonly spec: CalibratedSpec,
     seed = 1,
@@ -181,23 +184,27 @@ export class CalibratedModel implements StepTimeModel {
     if (this.factors || this.residuals) this.rng = new Rng(deriveSeed(seed, 0xca11b));
     this.run = this.residuals ? Math.max(1, Math.floor(n?.run ?? 1)) : 1;
   }
-  stepTime(plan: StepPlan): number {
+  stepTime(plan: StepPlan, server = 0): number {
     let t = this.fitted(plan);
     if (this.factors) t *= this.factors[Math.floor(this.rng!.next() * this.factors.length)]!;
-    else if (this.residuals) t += this.nextResidual(this.residuals);
+    else if (this.residuals) t += this.run > 1 ? this.nextInRun(this.residuals, server) : this.residuals[Math.floor(this.rng!.next() * this.residuals.length)]!;
     return t > MIN_STEP_S ? t : MIN_STEP_S;
   }
   shapeTime(x: StepShape): number {
     return Math.max(MIN_STEP_S, this.fitted(x));
   }
-  private nextResidual(r: readonly number[]): number {
-    if (this.left === 0) {
-      this.at = Math.floor(this.rng!.next() * r.length);
-      this.left = this.run;
+  /** The next residual of `server`'s run; a new run starts at a random step (circular: one that
+   * starts near the end goes on from the first). */
+  private nextInRun(r: readonly number[], server: number): number {
+    let c = this.cursors.get(server);
+    if (!c) this.cursors.set(server, (c = { at: 0, left: 0 }));
+    if (c.left === 0) {
+      c.at = Math.floor(this.rng!.next() * r.length);
+      c.left = this.run;
     }
-    this.left--;
-    const v = r[this.at]!;
-    this.at = this.at + 1 === r.length ? 0 : this.at + 1;
+    c.left--;
+    const v = r[c.at]!;
+    c.at = c.at + 1 === r.length ? 0 : c.at + 1;
     return v;
   }
   private fitted(x: Pick<StepShape, 'decodeTokens' | 'prefillTokens' | 'contextTokens'>): number {

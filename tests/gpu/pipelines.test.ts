@@ -51,10 +51,12 @@ describe('bind-group cache', () => {
       return readFloat32(device, out, n);
     };
     expectClose(await run(n), new Float32Array(n).fill(3), 0);
+    const groups = cachedBindGroups(getPipeline(device, 'add', { WG: 256 }));
     device.queue.writeBuffer(b, 0, new Float32Array(n).fill(5));
     device.queue.writeBuffer(out, 0, new Float32Array(n));
     // Same buffers, same slot, new count in the slot: only the first 100 are summed.
     const got = await run(100);
+    expect(cachedBindGroups(getPipeline(device, 'add', { WG: 256 }))).toBe(groups); // the same group, reused
     expectClose(got, Float32Array.from({ length: n }, (_, i) => (i < 100 ? 6 : 0)), 0);
   });
 });

@@ -3,9 +3,11 @@
 // classifier shared with the embedding and a separate one, the logits of a chunked prefill and of
 // batched decode steps match the CPU reference, and the fused step has fewer dispatches.
 import { describe, expect } from 'vitest';
-import { gpuTest } from '../helpers/gpu.js';
+import { gpuTest, type Resources } from '../helpers/gpu.js';
+import type { GpuContext } from '../../src/gpu/device.js';
+import { Profiler } from '../../src/gpu/profiler.js';
 import { CpuBackend } from '../../src/model/cpu-forward.js';
-import { GpuBackend } from '../../src/model/gpu-forward.js';
+import { GpuBackend, type GpuBackendOptions } from '../../src/model/gpu-forward.js';
 import { randomModel } from './helpers.js';
 
 // f32 on both sides, summed in different orders; these models' logits are O(1).
@@ -60,42 +62,59 @@ describe('GpuBackend on random models', () => {
   });
 });
 
-// Settling (GpuBackendOptions.settleFraction): where the context can block (Node), a submission of
-// a shape seen before sleeps through part of its expected GPU time before it waits; the results
-// are the same as without.
+// Settling (GpuBackendOptions.settleFraction): where the context can block (Node) and steps are
+// timed on the GPU, a submission of a shape seen twice before sleeps through part of its expected
+// GPU time before it waits; the results are the same as without.
 describe('GpuBackend settling before it waits', () => {
-  gpuTest('sleeps only for shapes it has seen, for at most the fraction of their fastest time, with the same tokens', async (gpu, res) => {
-    const model = randomModel(23, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 50, seqLen: 64 });
+  const model = () => randomModel(23, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 50, seqLen: 64 });
+  const run = async (ctx: GpuContext, res: Resources, options: GpuBackendOptions) => {
+    const b = res.track(new GpuBackend(ctx, model(), { maxSequences: 2, ...options }));
+    const seqs = [b.newSequence(), b.newSequence()];
+    const out: number[] = [];
+    const busy: number[] = [];
+    let r = await b.step(seqs.map((seq, i) => ({ seq, tokens: [1, 7 + i, 9], temperature: 0, topP: 1, u: 0 })));
+    for (let i = 0; i < 6; i++) {
+      r = await b.step(seqs.map((seq, j) => ({ seq, tokens: [r.next[j]!], temperature: 0, topP: 1, u: 0 })));
+      out.push(...r.next);
+      busy.push(b.lastStepMeasure!.busy * 1e3);
+    }
+    return { out, busy };
+  };
+
+  gpuTest('sleeps only for shapes seen twice, for at most the fraction of their expected time, with the same tokens', async (gpu, res, t) => {
+    if (!gpu.timestamps) {
+      t.skip('this adapter has no timestamp queries, and settling needs them');
+      return;
+    }
     const sleeps: number[] = [];
     const ctx = { ...gpu, sleepSync: (ms: number) => void sleeps.push(ms) };
-    const run = async (settleFraction: number) => {
-      const b = res.track(new GpuBackend(ctx, model, { maxSequences: 2, settleFraction }));
-      const seqs = [b.newSequence(), b.newSequence()];
-      const out: number[] = [];
-      const busy: number[] = [];
-      let r = await b.step(seqs.map((seq, i) => ({ seq, tokens: [1, 7 + i, 9], temperature: 0, topP: 1, u: 0 })));
-      for (let i = 0; i < 5; i++) {
-        r = await b.step(seqs.map((seq, j) => ({ seq, tokens: [r.next[j]!], temperature: 0, topP: 1, u: 0 })));
-        out.push(...r.next);
-        busy.push(b.lastStepMeasure!.busy * 1e3);
-      }
-      return { out, busy };
-    };
-    const plain = await run(0);
+    const plain = await run(ctx, res, { settleFraction: 0 });
     expect(sleeps).toEqual([]);
-    const settled = await run(0.5);
+    const settled = await run(ctx, res, { settleFraction: 0.5 });
     expect(settled.out).toEqual(plain.out);
-    // The prefill and the first decode step are new shapes; the next four decode steps sleep.
+    // The prefill is one shape, the decode steps another: decode steps 3 to 6 sleep.
     expect(sleeps.length).toBe(4);
-    for (let i = 0; i < 4; i++) {
-      expect(sleeps[i]!).toBeGreaterThan(0);
-      // Half the low envelope of the earlier decode steps (which may rise 5% a step).
-      expect(sleeps[i]!).toBeLessThanOrEqual(0.5 * Math.min(...settled.busy.slice(0, i + 1)) * 1.05 ** (i + 1) + 1e-9);
+    for (let j = 0; j < 4; j++) {
+      const k = j + 2; // the decode step that slept
+      expect(sleeps[j]!).toBeGreaterThan(0);
+      // Half the envelope of the decode steps before it, the first one left out (it may compile).
+      expect(sleeps[j]!).toBeLessThanOrEqual(0.5 * Math.min(...settled.busy.slice(1, k)) * 1.05 ** (k - 1) + 1e-9);
     }
+    // With a per-kernel profiler, never.
+    sleeps.length = 0;
+    await run(ctx, res, { settleFraction: 0.5, profiler: res.track(new Profiler(gpu.device, gpu.timestamps)) });
+    expect(sleeps).toEqual([]);
+  });
+
+  gpuTest('never sleeps where steps are timed by the wall clock (the sleep would be in the time it learns from)', async (gpu, res) => {
+    const sleeps: number[] = [];
+    const wall = await run({ ...gpu, timestamps: false, sleepSync: (ms: number) => void sleeps.push(ms) }, res, { settleFraction: 0.5 });
+    expect(sleeps).toEqual([]);
+    expect(wall.out.length).toBe(12);
   });
 
   gpuTest('rejects a fraction outside [0, 1)', async (gpu) => {
-    const model = randomModel(24, { dim: 16, hiddenDim: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, vocabSize: 20, seqLen: 16 });
-    for (const f of [1, -0.1, Number.NaN]) expect(() => new GpuBackend(gpu, model, { settleFraction: f })).toThrow(/settleFraction must be in \[0, 1\)/);
+    const small = randomModel(24, { dim: 16, hiddenDim: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, vocabSize: 20, seqLen: 16 });
+    for (const f of [1, -0.1, Number.NaN]) expect(() => new GpuBackend(gpu, small, { settleFraction: f })).toThrow(/settleFraction must be in \[0, 1\)/);
   });
 });

@@ -116,6 +116,13 @@ describe('calibrated step-time spread', () => {
     expect(starts.size).toBe(10); // every step can start a run
     expect(draws(model(7))).toEqual(d);
     expect(draws(model(8))).not.toEqual(d);
+    // Each server has its own runs: two servers stepping in turn both climb within their runs.
+    const shared = model(7);
+    const both = Array.from({ length: 400 }, (_, i) => [i % 2, Math.round((shared.stepTime(plan(1), i % 2) - 1) * 1000)] as const);
+    for (const server of [0, 1]) {
+      const mine = both.filter(([s]) => s === server).map(([, v]) => v);
+      for (let k = 0; k < mine.length; k += 4) for (let j = 1; j < 4; j++) expect(mine[k + j]).toBe((mine[k + j - 1]! + 1) % 10);
+    }
     // Without run the same residuals are drawn one at a time: runs of 4 climbing by 1 are rare.
     const single = draws(new CalibratedModel({ kind: 'calibrated', a: 1, b: 0, c: 0, d: 0, noise: { residuals } }, 7));
     let climbs = 0;
