@@ -189,17 +189,18 @@ export function calibrateStepTime(steps: readonly StepRecord[], options: Calibra
       `residualRun replays every step's own residual in order: it needs noise: Infinity and noiseKind: 'residual' (got noise: ${options.noise}, noiseKind: ${options.noiseKind ?? "'factor' (the default)"})`,
     );
   }
-  if (run > 1) {
-    const residuals: number[] = [];
-    for (let i = 0; i < n; i++) residuals.push(y[i]! - predict(i));
-    out.noise = { residuals, run };
-  } else if (k > 0) {
+  if (k > 0) {
     const additive = options.noiseKind === 'residual';
     const devs: number[] = [];
     for (let i = 0; i < n; i++) {
       const pred = predict(i);
       if (additive) devs.push(y[i]! - pred);
       else if (pred > 0) devs.push(y[i]! / pred);
+    }
+    // Runs replay every step's own residual in step order: no grouping, no sorting.
+    if (run > 1) {
+      out.noise = { residuals: devs, run };
+      return out;
     }
     devs.sort((u, v) => u - v);
     const groups = Math.min(k, devs.length);
