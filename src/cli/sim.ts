@@ -1,4 +1,4 @@
-// `lab sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json]`:
+// `lab sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json [--noise M]]`:
 // runs the fleet simulator on a named scenario or a JSON config (docs/sim-config.md), prints
 // tables to stdout (progress to stderr) and writes the result as JSON. Trace files a config names
 // are read here, relative to the config file, and handed to the simulator parsed. A scenario that
@@ -11,6 +11,7 @@ import { UsageError, intArg } from './args.js';
 import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
 import type { StepRecord } from '../metrics/records.js';
+import type { CalibrationOptions } from '../sim/calibrate.js';
 import '../sim/scenarios/index.js';
 import {
   calibrateStepTime,
@@ -28,7 +29,7 @@ import {
   type SimConfig,
 } from '../sim/index.js';
 
-export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json] [--list]
+export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [--sweep] [--calibrate STEPS.json [--noise M]] [--list]
       Simulates a fleet of GPUs (docs/sim-config.md): prints utilization, cost per 1M tokens,
       TTFT/TPOT/E2E percentiles and SLO attainment; writes the result as JSON with --out.
       A scenario of the report (--list) prints its claim check: each simulated figure beside the
@@ -40,6 +41,10 @@ export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [
       --no-sweep      runs the config once even when it has a sweep
       --calibrate F   fits the calibrated step-time model to live StepRecords in F (a JSON array,
                       or {"steps": [...]}) and uses it instead of the config's stepTime
+      --noise M       the step-time variability that fit keeps: runs[:N] (default runs:50: every
+                      step's residual, replayed in runs of N consecutive steps), residuals[:K]
+                      (drawn one at a time: every step's, or K group means), factors[:K]
+                      (actual ÷ fitted, K group means, default 20), none (the fitted time)
       --tenant-rows N tenant rows printed (default 10; the JSON has all)
       --list          lists the named scenarios`;
 
@@ -70,10 +75,62 @@ export function loadTraces(config: SimConfig, baseDir: string, log: (s: string) 
 }
 
 function readSteps(file: string): StepRecord[] {
-  const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  const steps = Array.isArray(raw) ? raw : (raw as { steps?: unknown }).steps;
+  if (!existsSync(file)) throw new UsageError(`--calibrate: file not found: ${file}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--calibrate: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const steps = Array.isArray(raw) ? raw : (raw as { steps?: unknown } | null)?.steps;
   if (!Array.isArray(steps)) throw new UsageError(`--calibrate: ${file} must hold a JSON array of StepRecords or {"steps": [...]}`);
+  // The fields the fit reads; a missing or non-numeric one would make every coefficient NaN.
+  const fields = ['busy', 'decodeTokens', 'prefillTokens', 'contextTokens'] as const;
+  steps.forEach((s: unknown, i) => {
+    for (const f of fields) {
+      const v = (s as Record<string, unknown> | null)?.[f];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        throw new UsageError(`--calibrate: ${file}, step ${i}: ${f} must be a finite number >= 0, got ${JSON.stringify(v)}`);
+      }
+    }
+  });
   return steps as StepRecord[];
+}
+
+/** The step times' variability a calibrated model keeps (--noise). */
+export const DEFAULT_NOISE = 'runs:50';
+
+/**
+ * Parses --noise: 'none' (every step takes the fitted time), 'runs[:N]' (every step's residual
+ * in step order, replayed in runs of N consecutive steps; default 50: what the fidelity test
+ * checks against the live engine), 'residuals[:K]' (residuals drawn one at a time: every step's
+ * own, or the means of K equal-count groups), 'factors[:K]' (actual ÷ fitted, K group means,
+ * default 20).
+ */
+export function parseNoise(value: string): CalibrationOptions {
+  const m = /^(none|runs|residuals|factors)(?::(\d+))?$/.exec(value);
+  const n = m?.[2] !== undefined ? Number(m[2]) : undefined;
+  if (!m || (m[1] === 'none' && n !== undefined) || n === 0) {
+    throw new UsageError(`--noise: expected none, runs[:N], residuals[:K] or factors[:K] with N, K whole numbers >= 1, got "${value}"`);
+  }
+  switch (m[1]) {
+    case 'none':
+      return {};
+    case 'runs':
+      return { noise: Infinity, noiseKind: 'residual', residualRun: n ?? 50 };
+    case 'residuals':
+      return { noise: n ?? Infinity, noiseKind: 'residual' };
+    default:
+      return { noise: n ?? 20, noiseKind: 'factor' };
+  }
+}
+
+/** How parseNoise's options read in a log line. */
+function describeNoise(o: CalibrationOptions, steps: number): string {
+  if (!o.noise) return 'no noise: every step takes the fitted time';
+  const groups = o.noise === Infinity ? `every step's own` : `${Math.min(o.noise, steps)} group means`;
+  if (o.residualRun) return `noise: every step's residual (actual − fitted), replayed in runs of ${o.residualRun} consecutive steps`;
+  return o.noiseKind === 'residual' ? `noise: residuals (actual − fitted), ${groups}, drawn one at a time` : `noise: factors (actual ÷ fitted), ${groups}`;
 }
 
 export async function runSim(argv: string[]): Promise<number> {
@@ -87,6 +144,7 @@ export async function runSim(argv: string[]): Promise<number> {
       sweep: { type: 'boolean' },
       'no-sweep': { type: 'boolean' },
       calibrate: { type: 'string' },
+      noise: { type: 'string' },
       'tenant-rows': { type: 'string' },
       list: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -131,14 +189,17 @@ export async function runSim(argv: string[]): Promise<number> {
 
   let config = validateConfig(raw);
   if (values.seed !== undefined) config = { ...config, seed: intArg('seed', values.seed, 1, 0, 2 ** 32 - 1) };
+  if (values.noise !== undefined && !values.calibrate) throw new UsageError('--noise goes with --calibrate (a config states its own stepTime.noise)');
   if (values.calibrate) {
     if (config.queue) throw new UsageError('--calibrate does not apply to a queue config (its service times are given)');
-    const fit = calibrateStepTime(readSteps(values.calibrate), { source: values.calibrate });
+    const noise = parseNoise(values.noise ?? DEFAULT_NOISE);
+    const fit = calibrateStepTime(readSteps(values.calibrate), { source: values.calibrate, ...noise });
     const { unidentified, clamped, ...spec } = fit;
     log(
       `calibrated on ${fit.fit!.n} steps: R² ${fit.fit!.r2.toFixed(4)}, mean abs error ${(100 * fit.fit!.mape).toFixed(2)}%` +
         `${unidentified.length ? ` (not identifiable from these steps, set to 0: ${unidentified.join(', ')})` : ''}` +
-        `${clamped.length ? ` (negative in the least-squares fit, set to 0: ${clamped.join(', ')})` : ''}\n`,
+        `${clamped.length ? ` (negative in the least-squares fit, set to 0: ${clamped.join(', ')})` : ''}; ` +
+        `${describeNoise(noise, fit.fit!.n)}\n`,
     );
     config = { ...config, stepTime: spec };
   }
@@ -180,10 +241,12 @@ export async function runSim(argv: string[]): Promise<number> {
 /** A scenario with an experiment: runs it, prints the claim check, writes the outcome as JSON. */
 function runExperiment(
   s: NonNullable<ReturnType<typeof findScenario>>,
-  values: { out?: string; seed?: string; set?: string[]; reduced?: boolean; sweep?: boolean; calibrate?: string; 'tenant-rows'?: string },
+  values: { out?: string; seed?: string; set?: string[]; reduced?: boolean; sweep?: boolean; calibrate?: string; noise?: string; 'tenant-rows'?: string },
   log: (s: string) => void,
 ): number {
-  if (values.sweep || values.calibrate) throw new UsageError(`--sweep and --calibrate apply to config files; scenario ${s.name} runs its own experiment`);
+  if (values.sweep || values.calibrate || values.noise !== undefined) {
+    throw new UsageError(`--sweep, --calibrate and --noise apply to config files; scenario ${s.name} runs its own experiment`);
+  }
   const given: Record<string, string> = {};
   for (const kv of values.set ?? []) {
     const i = kv.indexOf('=');

@@ -73,6 +73,49 @@ describe('lab sim', () => {
     expect(stdout).toMatch(/cheapest meeting 90.0% SLO attainment: 1 servers/);
   });
 
+  it('keeps the calibration steps\' variability as --noise says (runs of 50 by default), and names a bad steps file or mode', async () => {
+    // Step times with a slow stretch: the fit cannot follow it, the residuals keep it in order.
+    const recs = Array.from({ length: 120 }, (_, i) => ({ busy: 0.002 + 1e-4 * (i % 5) + (i >= 60 && i < 70 ? 0.05 : 0), decodeTokens: i % 5, prefillTokens: i % 3 === 0 ? 16 : 0, contextTokens: 20 * (i % 9) }));
+    const steps = file('noisy-steps.json', recs);
+    const base = { ...pooled, durationS: 60, tenants: [{ ...pooled.tenants[0], count: 1 }], deployment: { kind: 'pooled', servers: 1 } };
+    const cfg = file('cal.json', base);
+    const out = join(dir, 'cal-out.json');
+    const stepTime = async (...extra: string[]) => {
+      expect(await runSim([cfg, '--calibrate', steps, '--out', out, ...extra])).toBe(0);
+      return JSON.parse(readFileSync(out, 'utf8')).config.stepTime;
+    };
+    const runs = await stepTime();
+    expect(stderr).toMatch(/replayed in runs of 50 consecutive steps/);
+    expect(runs.noise.run).toBe(50);
+    expect(runs.noise.residuals).toHaveLength(120);
+    // In step order: the slow stretch is where it ran.
+    const r = runs.noise.residuals as number[];
+    expect(Math.min(...r.slice(60, 70))).toBeGreaterThan(Math.max(...r.slice(0, 60), ...r.slice(70)));
+    expect((await stepTime('--noise', 'runs:10')).noise.run).toBe(10);
+    const each = await stepTime('--noise', 'residuals');
+    expect(each.noise.run).toBeUndefined();
+    expect(each.noise.residuals).toHaveLength(120);
+    expect((await stepTime('--noise', 'residuals:8')).noise.residuals).toHaveLength(8);
+    expect((await stepTime('--noise', 'factors')).noise.factors).toHaveLength(20);
+    expect((await stepTime('--noise', 'factors:4')).noise.factors).toHaveLength(4);
+    stderr = '';
+    expect((await stepTime('--noise', 'none')).noise).toBeUndefined();
+    expect(stderr).toMatch(/no noise: every step takes the fitted time/);
+
+    for (const bad of ['sometimes', 'runs:0', 'runs:', 'none:3', 'factors:-2', 'runs:2.5']) {
+      await expect(runSim([cfg, '--calibrate', steps, '--noise', bad])).rejects.toThrow(new RegExp(`--noise: expected .* got "${bad.replace(/[.+]/g, '\\$&')}"`));
+    }
+    await expect(runSim([cfg, '--noise', 'runs'])).rejects.toThrow(/--noise goes with --calibrate/);
+    await expect(runSim([cfg, '--calibrate', join(dir, 'absent.json')])).rejects.toThrow(/--calibrate: file not found: .*absent\.json/);
+    const notJson = join(dir, 'not-json.json');
+    writeFileSync(notJson, '{"steps": [');
+    await expect(runSim([cfg, '--calibrate', notJson])).rejects.toThrow(/--calibrate: .*not-json\.json is not valid JSON/);
+    const missing = file('missing-field.json', [recs[0], { ...recs[1], busy: undefined }]);
+    await expect(runSim([cfg, '--calibrate', missing])).rejects.toThrow(/missing-field\.json, step 1: busy must be a finite number >= 0, got undefined/);
+    const negative = file('negative.json', [recs[0], recs[1], { ...recs[2], contextTokens: -4 }]);
+    await expect(runSim([cfg, '--calibrate', negative])).rejects.toThrow(/step 2: contextTokens must be a finite number >= 0, got -4/);
+  });
+
   it('resolves a registered scenario by name', async () => {
     registerScenario({ name: 'test-mm1', title: 'M/M/1 for the CLI test', config: () => ({ queue: { servers: 1, arrivalRate: 0.5, meanServiceS: 1, requests: 5000 } }) });
     expect(await runSim(['--list'])).toBe(0);
