@@ -9,9 +9,13 @@ import { SHARED_DATA } from './data.js';
 
 export { CHROMIUM_FLAGS, chromiumPath, fsUrl, launchChromium, NO_CHROMIUM, ROOT } from '../../src/cli/chromium.js';
 
-/** Starts the app's Vite dev server on a free localhost port; ../shared/data is served via /@fs/. */
+/**
+ * Starts the app's Vite dev server on a free localhost port; ../shared/data is served via /@fs/.
+ * Without watching: a source file saved while the suites run would otherwise reload a page in the
+ * middle of a test and lose its state.
+ */
 export function startDevServer(): Promise<{ server: ViteDevServer; url: string }> {
-  return startServer({ allow: [SHARED_DATA] });
+  return startServer({ allow: [SHARED_DATA], watch: false });
 }
 
 export interface BrowserApp {
