@@ -9,13 +9,28 @@ export function registerKernelSources(map: Record<string, string>): void {
   for (const [name, code] of Object.entries(map)) sources.set(name, code);
 }
 
-export function kernelSource(name: string): string {
+/**
+ * Kernels that extend another: compiled as a WGSL `enable` directive, the base kernel's source, then
+ * their own file (entry points that need a feature, beside the base's helpers, without copying
+ * them). Only a device with the feature may compile them.
+ */
+export const KERNEL_EXTENSIONS: Readonly<Record<string, { enable: GPUFeatureName; base: string }>> = {
+  matmul_vec4_sg: { enable: 'subgroups' as GPUFeatureName, base: 'matmul_vec4' },
+};
+
+function registered(name: string): string {
   const code = sources.get(name);
   if (code === undefined) {
     const known = [...sources.keys()].sort().join(', ') || 'none';
     throw new Error(`No WGSL source registered for kernel "${name}" (registered: ${known}).`);
   }
   return code;
+}
+
+export function kernelSource(name: string): string {
+  const ext = KERNEL_EXTENSIONS[name];
+  if (!ext) return registered(name);
+  return `enable ${ext.enable};\n${registered(ext.base)}\n${registered(name)}`;
 }
 
 /** Maps a path like `/kernels/matmul.wgsl` or `../kernels/matmul.wgsl` to `matmul`. */

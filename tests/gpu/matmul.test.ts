@@ -95,6 +95,11 @@ function check(got: Float32Array, c: Case, label: string): void {
   }
 }
 
+/** False for a subgroup variant on a device without the 'subgroups' feature (checkMatmulVariant refuses it). */
+function usable(device: GPUDevice, v: MatmulVariant): boolean {
+  return !('subgroups' in v && v.subgroups) || device.features.has('subgroups' as GPUFeatureName);
+}
+
 describe('matmul kernels', () => {
   const rng = new Rng(42);
   const small = [...SMALL_M, ...randomShapes(rng, 2, 8, 300)];
@@ -103,6 +108,12 @@ describe('matmul kernels', () => {
   for (const v of MATMUL_VARIANTS) {
     const shapes = v.kind === 'matvec' ? small : all;
     gpuTest(`${v.name} (forced) matches the CPU reference on odd shapes`, async ({ device }, res) => {
+      if (!usable(device, v)) {
+        // Without the feature the variant is refused by name, not compiled.
+        expect(() => encodeMatmul(device, device.createCommandEncoder().beginComputePass(), new UniformArena(device), res.track(device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE })), res.track(device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE })), res.track(device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE })), 2, 2, 4, { variant: v.name })).toThrow(/needs the 'subgroups' feature/);
+        console.log(`${v.name}: this device has no 'subgroups' feature; checked that the variant is refused`);
+        return;
+      }
       const r = new Rng(7);
       for (const [M, N, K] of shapes) {
         const c = makeCase(r, M, N, K);
@@ -110,7 +121,7 @@ describe('matmul kernels', () => {
         // vec4 variants run their tile on matmul_reg when K % 4 != 0.
         if (v.kind === 'vec4' && K % 4 !== 0) expect([d.kernel, d.variant.name]).toEqual(['matmul_reg', `${v.name} (K % 4 != 0: on matmul_reg)`]);
         else expect(d.variant.name).toBe(v.name);
-        if (v.kind === 'vec4' && K % 4 === 0) expect(d.entryPoint).toBe('cols' in v ? `main_r${v.rows}c${v.cols}` : `main_r${v.rows}`);
+        if (v.kind === 'vec4' && K % 4 === 0) expect(d.entryPoint).toBe('cols' in v ? `main_${'subgroups' in v ? 'sg_' : ''}r${v.rows}c${v.cols}` : `main_r${v.rows}`);
         if (v.kind === 'matvec') expect(d.entryPoint).toBe(K % 4 === 0 ? 'main_vec4' : 'main');
         check(y, c, v.name);
         res.destroyAll();
@@ -133,7 +144,7 @@ describe('matmul kernels', () => {
 
   gpuTest('residual epilogue: y = x·wᵀ + r, every variant', async ({ device }, res) => {
     const r = new Rng(9);
-    for (const v of MATMUL_VARIANTS) {
+    for (const v of MATMUL_VARIANTS.filter((x) => usable(device, x))) {
       for (const [M, N, K] of [
         [1, 63, 64],
         [3, 5, 17],
@@ -152,7 +163,7 @@ describe('matmul kernels', () => {
   gpuTest('fused RMSNorm: rmsnorm(x, g)·wᵀ [+ r] from the folded weight, every variant, against the unfused reference', async ({ device }, res) => {
     const r = new Rng(11);
     const eps = 1e-5;
-    for (const v of MATMUL_VARIANTS) {
+    for (const v of MATMUL_VARIANTS.filter((x) => usable(device, x))) {
       for (const [M, N, K, residual] of [
         [1, 63, 64, false],
         [3, 5, 17, true],
@@ -285,5 +296,14 @@ describe('matmul variant rule and input checks', () => {
       () => encodeMatmul(devL, pass, arena, buf(8), buf(12), buf(6), 2, 3, 4, { variant: { kind: 'vec4', name: 'v', rows, cols, constants: { WGX: 4, WGY: 1 } } as MatmulVariant });
     expect(vec4(16, undefined)).toThrow(/matmul variant "v": rows must be 1, 2, 4 or 8 with 4 columns, got 16/);
     expect(vec4(4, 8)).toThrow(/rows x cols must be one of 4x16, 8x8, 8x16, 16x8, 16x16, got 4x8/);
+    // Subgroup entry points: the feature, 4x4 blocks, and every thread of a workgroup on the same rows.
+    const sg = (features: string[], cols: number | undefined, WGX: number, WGY: number) => {
+      const d = { limits, features: new Set(features) } as unknown as GPUDevice;
+      return () => encodeMatmul(d, pass, arena, buf(8), buf(12), buf(6), 2, 3, 4, { variant: { kind: 'vec4', name: 'sg', rows: 8, cols, subgroups: true, constants: { WGX, WGY } } as MatmulVariant });
+    };
+    expect(sg([], 8, 4, 1)).toThrow(/matmul variant "sg": needs the 'subgroups' feature, which this device does not have/);
+    expect(sg(['subgroups'], 8, 4, 2)).toThrow(/needs WGY = 1 and WGX a multiple of 4, got 4x2/);
+    expect(sg(['subgroups'], 8, 6, 1)).toThrow(/needs WGY = 1 and WGX a multiple of 4, got 6x1/);
+    expect(sg(['subgroups'], undefined, 4, 1)).toThrow(/the subgroup entry points hold 4x4 blocks: cols must be given/);
   });
 });

@@ -52,6 +52,11 @@ export interface Vec4Variant {
   rows: 1 | 2 | 4 | 8 | 16;
   /** Columns per thread when not 4. */
   cols?: 8 | 16;
+  /**
+   * The subgroup entry point main_sg_r{rows}c{cols} (kernels/matmul_vec4_sg.wgsl): the lanes of a
+   * quad share the loads of x. Needs the 'subgroups' feature, `cols`, WGY = 1 and WGX % 4 == 0.
+   */
+  subgroups?: true;
   constants: { WGX: number; WGY: number };
 }
 
@@ -103,6 +108,12 @@ export const MATMUL_VARIANTS = [
   { kind: 'vec4', name: 'vec4-r8c16-4x1', rows: 8, cols: 16, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-r16c8-4x1', rows: 16, cols: 8, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-r16c16-4x1', rows: 16, cols: 16, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-sg-r4c16-4x1', rows: 4, cols: 16, subgroups: true, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-sg-r8c8-4x1', rows: 8, cols: 8, subgroups: true, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-sg-r8c8-32x1', rows: 8, cols: 8, subgroups: true, constants: { WGX: 32, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-sg-r8c16-4x1', rows: 8, cols: 16, subgroups: true, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-sg-r16c8-4x1', rows: 16, cols: 8, subgroups: true, constants: { WGX: 4, WGY: 1 } },
+  { kind: 'vec4', name: 'vec4-sg-r16c16-4x1', rows: 16, cols: 16, subgroups: true, constants: { WGX: 4, WGY: 1 } },
 ] as const satisfies readonly MatmulVariant[];
 
 export type MatmulVariantName = (typeof MATMUL_VARIANTS)[number]['name'];
@@ -217,6 +228,12 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     } else if (!VEC4_BLOCKS.some(([r, c]) => r === v.rows && c === v.cols)) {
       throw bad(`rows x cols must be one of ${VEC4_BLOCKS.map(([r, c]) => `${r}x${c}`).join(', ')}, got ${v.rows}x${v.cols}`);
     }
+    if (v.subgroups) {
+      if (!device.features.has('subgroups' as GPUFeatureName)) throw bad("needs the 'subgroups' feature, which this device does not have");
+      if (v.cols === undefined) throw bad('the subgroup entry points hold 4x4 blocks: cols must be given');
+      // Every thread of a workgroup on the same rows, and whole quads of lanes.
+      if (v.constants.WGY !== 1 || v.constants.WGX % 4 !== 0) throw bad(`needs WGY = 1 and WGX a multiple of 4, got ${v.constants.WGX}x${v.constants.WGY}`);
+    }
     threads = v.constants.WGX * v.constants.WGY;
     sharedBytes = 0;
   } else {
@@ -263,7 +280,7 @@ export function foldNormWeight(w: Float32Array, g: Float32Array, N: number, K: n
 /** What encodeMatmul dispatched, for profiler labels and the kernel view. */
 export interface MatmulDispatch {
   variant: MatmulVariant;
-  kernel: 'matmul' | 'matvec' | 'matmul_reg' | 'matmul_vec4';
+  kernel: 'matmul' | 'matvec' | 'matmul_reg' | 'matmul_vec4' | 'matmul_vec4_sg';
   entryPoint: string;
   workgroups: [number, number];
 }
@@ -319,8 +336,8 @@ export function encodeMatmul(
   let tiles: number;
   if (variant.kind === 'vec4') {
     const c = variant.constants;
-    kernel = 'matmul_vec4';
-    entryPoint = variant.cols === undefined ? `main_r${variant.rows}` : `main_r${variant.rows}c${variant.cols}`;
+    kernel = variant.subgroups ? 'matmul_vec4_sg' : 'matmul_vec4';
+    entryPoint = variant.cols === undefined ? `main_r${variant.rows}` : `main_${variant.subgroups ? 'sg_' : ''}r${variant.rows}c${variant.cols}`;
     colTiles = ceilDiv(N, c.WGX * vec4Cols(variant));
     tiles = ceilDiv(M, c.WGY * variant.rows) * colTiles;
   } else if (variant.kind === 'gemm') {
