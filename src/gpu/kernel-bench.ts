@@ -12,6 +12,7 @@ import { bufferFrom, readFloat32, STORAGE } from './buffers.js';
 import { UniformArena } from './uniforms.js';
 import {
   checkMatmulVariant,
+  matmulVariantAvailable,
   chooseMatmulVariant,
   encodeMatmul,
   MATMUL_VARIANTS,
@@ -337,8 +338,9 @@ export async function benchMatmulShape(
   const results: KernelResult[] = [];
   const pruneFactor = opts.pruneFactor ?? 3;
   let bestMs = Infinity;
-  // The default variant first: it sets the bar for pruning.
-  const variants = matmulVariantsFor(m, opts.variants);
+  // The default variant first: it sets the bar for pruning. Variants that need a feature this
+  // device lacks are left out (not failed: they were never run).
+  const variants = matmulVariantsFor(m, opts.variants).filter((v) => matmulVariantAvailable(device, v));
   const runOrder = [...variants].sort((a, b) => Number(b.name === def.name) - Number(a.name === def.name));
   try {
     for (const v of runOrder) {

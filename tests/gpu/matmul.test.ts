@@ -9,6 +9,7 @@ import {
   encodeMatmul,
   foldNormWeight,
   MATMUL_VARIANTS,
+  matmulVariantAvailable,
   type MatmulDispatch,
   type MatmulOptions,
   type MatmulVariant,
@@ -95,11 +96,6 @@ function check(got: Float32Array, c: Case, label: string): void {
   }
 }
 
-/** False for a subgroup variant on a device without the 'subgroups' feature (checkMatmulVariant refuses it). */
-function usable(device: GPUDevice, v: MatmulVariant): boolean {
-  return !('subgroups' in v && v.subgroups) || device.features.has('subgroups' as GPUFeatureName);
-}
-
 describe('matmul kernels', () => {
   const rng = new Rng(42);
   const small = [...SMALL_M, ...randomShapes(rng, 2, 8, 300)];
@@ -108,7 +104,7 @@ describe('matmul kernels', () => {
   for (const v of MATMUL_VARIANTS) {
     const shapes = v.kind === 'matvec' ? small : all;
     gpuTest(`${v.name} (forced) matches the CPU reference on odd shapes`, async ({ device }, res) => {
-      if (!usable(device, v)) {
+      if (!matmulVariantAvailable(device, v)) {
         // Without the feature the variant is refused by name, not compiled.
         expect(() => encodeMatmul(device, device.createCommandEncoder().beginComputePass(), new UniformArena(device), res.track(device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE })), res.track(device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE })), res.track(device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE })), 2, 2, 4, { variant: v.name })).toThrow(/needs the 'subgroups' feature/);
         console.log(`${v.name}: this device has no 'subgroups' feature; checked that the variant is refused`);
@@ -144,7 +140,7 @@ describe('matmul kernels', () => {
 
   gpuTest('residual epilogue: y = x·wᵀ + r, every variant', async ({ device }, res) => {
     const r = new Rng(9);
-    for (const v of MATMUL_VARIANTS.filter((x) => usable(device, x))) {
+    for (const v of MATMUL_VARIANTS.filter((x) => matmulVariantAvailable(device, x))) {
       for (const [M, N, K] of [
         [1, 63, 64],
         [3, 5, 17],
@@ -163,7 +159,7 @@ describe('matmul kernels', () => {
   gpuTest('fused RMSNorm: rmsnorm(x, g)·wᵀ [+ r] from the folded weight, every variant, against the unfused reference', async ({ device }, res) => {
     const r = new Rng(11);
     const eps = 1e-5;
-    for (const v of MATMUL_VARIANTS.filter((x) => usable(device, x))) {
+    for (const v of MATMUL_VARIANTS.filter((x) => matmulVariantAvailable(device, x))) {
       for (const [M, N, K, residual] of [
         [1, 63, 64, false],
         [3, 5, 17, true],

@@ -195,6 +195,11 @@ export function setMatmulChooser(chooser: MatmulChooser | undefined): void {
   matmulChooser = chooser ?? chooseMatmulVariant;
 }
 
+/** False for a variant that needs a feature this device lacks (the subgroup entry points); checkMatmulVariant refuses those. */
+export function matmulVariantAvailable(device: GPUDevice, v: MatmulVariant): boolean {
+  return !(v.kind === 'vec4' && v.subgroups) || device.features.has('subgroups' as GPUFeatureName);
+}
+
 /** Bounds of the kernels' private arrays: matmul.wgsl's MAX_T and matvec.wgsl's MAX_ROWS. */
 const KERNEL_MAX_T = 8;
 const KERNEL_MAX_ROWS = 8;
