@@ -8,9 +8,10 @@ import { Rng } from '../../src/ops/random.js';
 import { CalibratedModel, calibrateStepTime, runSimulation, serverCapacity, type Calibration } from '../../src/sim/index.js';
 import type { RequestRecord, StepRecord } from '../../src/metrics/records.js';
 import type { Trace, TraceRequest } from '../../src/traffic/types.js';
-import { randomModel } from '../model/helpers.js';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { loadModelFiles } from '../../src/model/load-node.js';
+import { DEFAULT_MODEL } from '../../src/cli/model-files.js';
 
 // Idle-time garbage collection. While a step is in flight, the webgpu package polls Dawn with a
 // setImmediate loop that makes a new native function every turn (its AsyncRunner), ~60 MB/s of
@@ -31,7 +32,7 @@ export const IDLE_GC_GAP = 0.05;
 /** ... and the heap has grown by this much since the last collection (bytes). */
 export const IDLE_GC_GROWTH = 16 << 20;
 
-export const PARTS = 6;
+export const PARTS = 10;
 /** Evaluation load: this fraction of the capacity (at full batch) a scouting run's fit gives. */
 export const LOAD = 0.3;
 /** Simulations per evaluation part (seeds of the step-time draws); their mean is the simulator's figure. */
@@ -47,8 +48,10 @@ export const SCHED = { maxBatch: 16, tokenBudget: 64, maxPrefillChunk: 64, kv: K
 const PROMPT = { min: 8, max: 32 };
 const OUTPUT = { min: 4, max: 24 };
 /** Requests per calibration part and per evaluation part. */
-const CAL_N = 200;
-const EVAL_N = 200;
+const CAL_N = 60;
+const EVAL_N = 60;
+/** Requests of the scouting run that sets the evaluation rate. */
+const SCOUT_N = 200;
 const MEAN_PROMPT = (PROMPT.min + PROMPT.max) / 2;
 const MEAN_OUTPUT = (OUTPUT.min + OUTPUT.max) / 2;
 
@@ -163,6 +166,8 @@ export interface Fidelity {
   /** Evaluation arrival rate, requests/s. */
   rate: number;
   liveSeconds: number;
+  /** The live model's name and dimensions. */
+  model: string;
   fit: Calibration;
   live: { requests: number; steps: number; meanBatch: number; throughput: number; meanTtft: number };
   sim: { requests: number; steps: number; throughput: number; meanTtft: number; seeds: number };
@@ -201,6 +206,8 @@ export interface LiveData {
   /** Evaluation arrival rate, requests/s. */
   rate: number;
   liveSeconds: number;
+  /** Fidelity.model. */
+  model: string;
   calSteps: StepRecord[];
   evals: LiveRun[];
   /** The trial's seed shift (see FidelityOptions.trial). */
@@ -219,7 +226,9 @@ export async function collectLive(
   const sh = 1000 * (options.trial ?? 0);
   const calN = options.calN ?? CAL_N;
   const evalN = options.evalN ?? EVAL_N;
-  const model = randomModel(5, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 64, seqLen: 128 });
+  const { model } = await loadModelFiles(DEFAULT_MODEL.checkpoint, DEFAULT_MODEL.tokenizer);
+  const c = model.config;
+  const modelName = `${DEFAULT_MODEL.name} (dim ${c.dim}, ${c.nLayers} layers, vocab ${c.vocabSize})`;
   const backend = track(new GpuBackend(gpu, model, { maxSequences: SCHED.maxBatch, maxTokensPerStep: SCHED.tokenBudget, ...gpuKvOptions(model.config, KV), settleFraction: options.settleFraction }));
   // A warm-up burst compiles the pipelines (its first steps take seconds: not a step time), then a
   // pilot burst gives a first estimate of capacity, which scales the calibration traffic (the
@@ -232,7 +241,7 @@ export async function collectLive(
   // batches from 1 to full, prefills alone and together) fits the capacity that sets the
   // evaluation rate: `load` × that capacity.
   const levels = [0.2, 0.6, 1.2, 0.4, 0.9];
-  const scout = await replay(backend, makeTrace(sh + 97, CAL_N, (t) => pilotCapacity * levels[Math.floor(t) % levels.length]!), sh + 199, clock);
+  const scout = await replay(backend, makeTrace(sh + 97, SCOUT_N, (t) => pilotCapacity * levels[Math.floor(t) % levels.length]!), sh + 199, clock);
   const rate = load * capacityRate(calibrateStepTime(scout.steps));
 
   // A settling run at that rate, not recorded: the first minute of a process still speeds up (the
@@ -257,7 +266,7 @@ export async function collectLive(
       await calibrate();
     }
   }
-  return { clock, parts, load, rate, liveSeconds: (performance.now() - t0) / 1000, calSteps, evals, shift: sh };
+  return { clock, parts, load, rate, liveSeconds: (performance.now() - t0) / 1000, model: modelName, calSteps, evals, shift: sh };
 }
 
 /** Plays the parts live, fits on the calibration parts and simulates the evaluation parts. */
@@ -271,7 +280,7 @@ export async function runFidelity(
 
 /** Fits the step-time model on the calibration parts and simulates every evaluation part. */
 export function simulateLive(data: LiveData, options: Pick<FidelityOptions, 'noise' | 'seeds' | 'residualRun'> & { fit?: Calibration } = {}): Fidelity {
-  const { clock, parts, load, rate, liveSeconds, calSteps, evals, shift: sh } = data;
+  const { clock, parts, load, rate, liveSeconds, model, calSteps, evals, shift: sh } = data;
   const seeds = options.seeds ?? SIM_SEEDS;
   // options.fit: another fit of the same steps, to compare step-time models on one live run.
   const fit =
@@ -331,6 +340,7 @@ export function simulateLive(data: LiveData, options: Pick<FidelityOptions, 'noi
     load,
     rate,
     liveSeconds,
+    model,
     fit,
     live: { requests: live.n, steps: live.steps, meanBatch: live.batch / live.steps, throughput: liveTput, meanTtft: liveTtft },
     sim: { requests: Math.round(sim.n), steps: Math.round(sim.steps), throughput: simTput, meanTtft: simTtft, seeds },
