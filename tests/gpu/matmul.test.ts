@@ -300,6 +300,6 @@ describe('matmul variant rule and input checks', () => {
     expect(sg([], 8, 4, 1)).toThrow(/matmul variant "sg": needs the 'subgroups' feature, which this device does not have/);
     expect(sg(['subgroups'], 8, 4, 2)).toThrow(/needs WGY = 1 and WGX a multiple of 4, got 4x2/);
     expect(sg(['subgroups'], 8, 6, 1)).toThrow(/needs WGY = 1 and WGX a multiple of 4, got 6x1/);
-    expect(sg(['subgroups'], undefined, 4, 1)).toThrow(/the subgroup entry points hold 4x4 blocks: cols must be given/);
+    expect(sg(['subgroups'], undefined, 4, 1)).toThrow(/the subgroup entry points hold rows x cols 8x8, 8x16, 16x16, got 8x4/);
   });
 });

@@ -53,8 +53,9 @@ export interface Vec4Variant {
   /** Columns per thread when not 4. */
   cols?: 8 | 16;
   /**
-   * The subgroup entry point main_sg_r{rows}c{cols} (kernels/matmul_vec4_sg.wgsl): the lanes of a
-   * quad share the loads of x. Needs the 'subgroups' feature, `cols`, WGY = 1 and WGX % 4 == 0.
+   * The subgroup entry point main_sg_r{rows}c{cols} (kernels/matmul_vec4_sg.wgsl, blocks 8x8, 8x16
+   * and 16x16): the lanes of a quad share the loads of x. Needs the 'subgroups' feature, WGY = 1
+   * and WGX % 4 == 0.
    */
   subgroups?: true;
   constants: { WGX: number; WGY: number };
@@ -66,6 +67,13 @@ export const VEC4_BLOCKS: readonly (readonly [number, number])[] = [
   [8, 8],
   [8, 16],
   [16, 8],
+  [16, 16],
+];
+
+/** The (rows, cols) blocks of the subgroup entry points (main_sg_r8c8, ...): the larger blocks, where x's loads count. */
+export const VEC4_SG_BLOCKS: readonly (readonly [number, number])[] = [
+  [8, 8],
+  [8, 16],
   [16, 16],
 ];
 
@@ -108,11 +116,9 @@ export const MATMUL_VARIANTS = [
   { kind: 'vec4', name: 'vec4-r8c16-4x1', rows: 8, cols: 16, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-r16c8-4x1', rows: 16, cols: 8, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-r16c16-4x1', rows: 16, cols: 16, constants: { WGX: 4, WGY: 1 } },
-  { kind: 'vec4', name: 'vec4-sg-r4c16-4x1', rows: 4, cols: 16, subgroups: true, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-sg-r8c8-4x1', rows: 8, cols: 8, subgroups: true, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-sg-r8c8-32x1', rows: 8, cols: 8, subgroups: true, constants: { WGX: 32, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-sg-r8c16-4x1', rows: 8, cols: 16, subgroups: true, constants: { WGX: 4, WGY: 1 } },
-  { kind: 'vec4', name: 'vec4-sg-r16c8-4x1', rows: 16, cols: 8, subgroups: true, constants: { WGX: 4, WGY: 1 } },
   { kind: 'vec4', name: 'vec4-sg-r16c16-4x1', rows: 16, cols: 16, subgroups: true, constants: { WGX: 4, WGY: 1 } },
 ] as const satisfies readonly MatmulVariant[];
 
@@ -235,7 +241,9 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
     }
     if (v.subgroups) {
       if (!device.features.has('subgroups' as GPUFeatureName)) throw bad("needs the 'subgroups' feature, which this device does not have");
-      if (v.cols === undefined) throw bad('the subgroup entry points hold 4x4 blocks: cols must be given');
+      if (!VEC4_SG_BLOCKS.some(([r, c]) => r === v.rows && c === v.cols)) {
+        throw bad(`the subgroup entry points hold rows x cols ${VEC4_SG_BLOCKS.map(([r, c]) => `${r}x${c}`).join(', ')}, got ${v.rows}x${v.cols ?? 4}`);
+      }
       // Every thread of a workgroup on the same rows, and whole quads of lanes.
       if (v.constants.WGY !== 1 || v.constants.WGX % 4 !== 0) throw bad(`needs WGY = 1 and WGX a multiple of 4, got ${v.constants.WGX}x${v.constants.WGY}`);
     }
