@@ -97,8 +97,10 @@ function readSteps(file: string): StepRecord[] {
   return steps as StepRecord[];
 }
 
+/** Consecutive residuals a run replays by default (--noise runs): the fidelity test's RESIDUAL_RUN. */
+export const DEFAULT_RESIDUAL_RUN = 50;
 /** The step times' variability a calibrated model keeps (--noise). */
-export const DEFAULT_NOISE = 'runs:50';
+export const DEFAULT_NOISE = `runs:${DEFAULT_RESIDUAL_RUN}`;
 
 /**
  * Parses --noise: 'none' (every step takes the fitted time), 'runs[:N]' (every step's residual
@@ -117,7 +119,7 @@ export function parseNoise(value: string): CalibrationOptions {
     case 'none':
       return {};
     case 'runs':
-      return { noise: Infinity, noiseKind: 'residual', residualRun: n ?? 50 };
+      return { noise: Infinity, noiseKind: 'residual', residualRun: n ?? DEFAULT_RESIDUAL_RUN };
     case 'residuals':
       return { noise: n ?? Infinity, noiseKind: 'residual' };
     default:
@@ -128,8 +130,8 @@ export function parseNoise(value: string): CalibrationOptions {
 /** How parseNoise's options read in a log line. */
 function describeNoise(o: CalibrationOptions, steps: number): string {
   if (!o.noise) return 'no noise: every step takes the fitted time';
-  const groups = o.noise === Infinity ? `every step's own` : `${Math.min(o.noise, steps)} group means`;
   if (o.residualRun) return `noise: every step's residual (actual − fitted), replayed in runs of ${o.residualRun} consecutive steps`;
+  const groups = o.noise === Infinity ? `every step's own` : `${Math.min(o.noise, steps)} group means`;
   return o.noiseKind === 'residual' ? `noise: residuals (actual − fitted), ${groups}, drawn one at a time` : `noise: factors (actual ÷ fitted), ${groups}`;
 }
 

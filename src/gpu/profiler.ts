@@ -83,9 +83,8 @@ export class Profiler {
     try {
       await readback.mapAsync(GPUMapMode.READ, 0, 2 * n * 8);
       t = new BigUint64Array(readback.getMappedRange(0, 2 * n * 8).slice(0));
-      readback.unmap();
     } finally {
-      // A buffer goes back to the pool unmapped, whatever failed.
+      // A buffer goes back to the pool unmapped, whether or not the read succeeded.
       if (readback.mapState === 'mapped') readback.unmap();
       this.readbacks.release(readback);
     }

@@ -12,6 +12,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadModelFiles } from '../../src/model/load-node.js';
 import { DEFAULT_MODEL } from '../../src/cli/model-files.js';
+import { DEFAULT_RESIDUAL_RUN } from '../../src/cli/sim.js';
 
 // Idle-time garbage collection. While a step is in flight, the webgpu package polls Dawn with a
 // setImmediate loop that makes a new native function every turn (its AsyncRunner), ~60 MB/s of
@@ -37,8 +38,8 @@ export const PARTS = 10;
 export const LOAD = 0.3;
 /** Simulations per evaluation part (seeds of the step-time draws); their mean is the simulator's figure. */
 export const SIM_SEEDS = 16;
-/** The calibration's residuals are replayed in runs of this many steps (StepNoise.run). */
-export const RESIDUAL_RUN = 50;
+/** The calibration's residuals are replayed in runs of this many steps (StepNoise.run): the CLI's default. */
+export const RESIDUAL_RUN = DEFAULT_RESIDUAL_RUN;
 /** The clock of the live runs (see the test's header): this process's CPU time, or the wall clock. */
 export const CLOCK: ClockKind = (process.env.FIDELITY_CLOCK as ClockKind | undefined) ?? 'cpu';
 /** Collect garbage in idle gaps (see collectGarbage; FIDELITY_IDLE_GC=0 turns it off). */

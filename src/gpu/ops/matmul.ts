@@ -240,7 +240,7 @@ export function checkMatmulVariant(device: GPUDevice, v: MatmulVariant): void {
       throw bad(`rows x cols must be one of ${VEC4_BLOCKS.map(([r, c]) => `${r}x${c}`).join(', ')}, got ${v.rows}x${v.cols}`);
     }
     if (v.subgroups) {
-      if (!device.features.has('subgroups' as GPUFeatureName)) throw bad("needs the 'subgroups' feature, which this device does not have");
+      if (!matmulVariantAvailable(device, v)) throw bad("needs the 'subgroups' feature, which this device does not have");
       if (!VEC4_SG_BLOCKS.some(([r, c]) => r === v.rows && c === v.cols)) {
         throw bad(`the subgroup entry points hold rows x cols ${VEC4_SG_BLOCKS.map(([r, c]) => `${r}x${c}`).join(', ')}, got ${v.rows}x${v.cols ?? 4}`);
       }
