@@ -74,12 +74,15 @@ export class Collector {
   readonly pDecode: Float64Array;
   readonly pPrefill: Float64Array;
   readonly pSampled: Float64Array;
+  /** Useful work done, server-seconds (work.ts). */
+  readonly pWork: Float64Array;
   // Time series (whole run), grown as time advances.
   readonly sArrivals: number[] = [];
   readonly sFinished: number[] = [];
   readonly sRejected: number[] = [];
   readonly sBusy: number[] = [];
   readonly sSampled: number[] = [];
+  readonly sWork: number[] = [];
   readonly sTtft: (LogHistogram | undefined)[] = [];
   readonly sE2e: (LogHistogram | undefined)[] = [];
 
@@ -108,6 +111,7 @@ export class Collector {
     this.pDecode = new Float64Array(P);
     this.pPrefill = new Float64Array(P);
     this.pSampled = new Float64Array(P);
+    this.pWork = new Float64Array(P);
   }
 
   private bucket(t: number): number {
@@ -119,6 +123,7 @@ export class Collector {
       this.sRejected.push(0);
       this.sBusy.push(0);
       this.sSampled.push(0);
+      this.sWork.push(0);
       this.sTtft.push(undefined);
       this.sE2e.push(undefined);
     }
@@ -217,7 +222,7 @@ export class Collector {
   }
 
   /** A completed step of a server in `pool`. */
-  step(pool: number, start: number, end: number, busy: number, decode: number, prefill: number, sampled: number): void {
+  step(pool: number, start: number, end: number, busy: number, decode: number, prefill: number, sampled: number, work = 0): void {
     // Time series: spread busy over the buckets the step covers; tokens at its end.
     const iv = this.intervalS;
     let k = this.bucket(start);
@@ -232,6 +237,7 @@ export class Collector {
       }
     }
     this.sSampled[kEnd] += sampled;
+    this.sWork[kEnd] += work;
     const w = this.warmupS;
     if (end <= w && !(end === start && start === w)) return;
     const f = start >= w ? 1 : (end - w) / (end - start);
@@ -240,6 +246,7 @@ export class Collector {
     this.pDecode[pool] += decode * f;
     this.pPrefill[pool] += prefill * f;
     this.pSampled[pool] += sampled * f;
+    this.pWork[pool] += work * f;
   }
 
   tenantTtftP99(t: number): number {

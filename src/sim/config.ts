@@ -17,7 +17,7 @@ export type RouterKind = 'round-robin' | 'least-loaded' | 'jsq' | 'central-queue
 export const ROUTERS: readonly RouterKind[] = ['round-robin', 'least-loaded', 'jsq', 'central-queue'];
 
 export interface SchedulerSettings {
-  /** Sequences per step (default 64; the queue shorthand uses 1). */
+  /** Sequences per step (default 256, vLLM's max_num_seqs; the queue shorthand uses 1). */
   maxBatch?: number;
   /** Tokens per step (default max(maxBatch, 2048)). */
   tokenBudget?: number;
@@ -90,11 +90,18 @@ export interface TenantGroup {
 }
 
 export interface SizingRule {
-  /** Percentile of the per-window demand to size for (default 99). */
+  /**
+   * 'slo' (default): the smallest fleet that meets the SLO-attainment target on the workload
+   * (simulated and searched); 'peak': the windowed-peak rule (sizing.ts SIZING_RULES).
+   */
+  method?: 'slo' | 'peak';
+  /** method 'slo': fraction of requests that must meet every SLO of their tenant (default 0.99). */
+  sloTarget?: number;
+  /** method 'peak': percentile of the per-window work rate to size for (default 99). */
   percentile?: number;
-  /** Window the demand rate is measured over, s (default 60). */
+  /** method 'peak': window the work rate is measured over, s (default 60; any length, down to a second or less). */
   windowS?: number;
-  /** Capacity utilization allowed at that peak (default 0.8). */
+  /** method 'peak': capacity utilization allowed at that peak (default 1: the percentile is the headroom). */
   targetUtilization?: number;
   /** Fewest servers per pool (default 1). */
   minServers?: number;
@@ -102,10 +109,11 @@ export interface SizingRule {
 
 export interface AutoscalerSpec {
   minServers?: number;
-  maxServers: number;
+  /** Most servers (default: the fleet the SLO search sizes for the workload, as for a fixed pool). */
+  maxServers?: number;
   /**
-   * What it steers: 'capacity' (default): output tokens/s over the interval / (active servers ×
-   * capacity per server); 'busy': the fraction of time the servers ran steps. A continuously
+   * What it steers: 'capacity' (default): useful work done over the interval (work.ts) / (active
+   * servers × interval); 'busy': the fraction of time the servers ran steps. A continuously
    * batching server is busy whenever one sequence runs, so 'busy' reads ~100% at small batches.
    */
   metric?: 'capacity' | 'busy';
@@ -437,7 +445,15 @@ function checkTenant(c: Checker, v: unknown, path: string): void {
 }
 
 function checkSizing(c: Checker, v: unknown, path: string): void {
-  if (!c.obj(v, path, ['percentile', 'windowS', 'targetUtilization', 'minServers'])) return;
+  if (!c.obj(v, path, ['method', 'sloTarget', 'percentile', 'windowS', 'targetUtilization', 'minServers'])) return;
+  c.oneOf(v, 'method', path, ['slo', 'peak']);
+  const method = v.method ?? 'slo';
+  if (method === 'slo') {
+    for (const k of ['percentile', 'windowS', 'targetUtilization']) {
+      if (v[k] !== undefined) c.fail(`${path}.${k}`, `applies to method 'peak' only; add method: 'peak' (the default method, 'slo', sizes by simulating the SLO)`);
+    }
+    c.num(v, 'sloTarget', path, { gt: 0, max: 1 });
+  } else if (v.sloTarget !== undefined) c.fail(`${path}.sloTarget`, `applies to method 'slo' only; got method ${show(v.method)}`);
   c.num(v, 'percentile', path, { gt: 0, max: 100 });
   c.num(v, 'windowS', path, { gt: 0 });
   c.num(v, 'targetUtilization', path, { gt: 0, max: 1 });
@@ -449,7 +465,7 @@ function checkAutoscaler(c: Checker, v: unknown, path: string): void {
   if (!c.obj(v, path, keys)) return;
   c.oneOf(v, 'metric', path, ['capacity', 'busy']);
   c.num(v, 'minServers', path, { int: true, min: 1 });
-  c.num(v, 'maxServers', path, { int: true, min: 1, required: true });
+  c.num(v, 'maxServers', path, { int: true, min: 1 });
   if (typeof v.minServers === 'number' && typeof v.maxServers === 'number' && v.minServers > v.maxServers) c.fail(`${path}.minServers`, `must be ≤ maxServers (${v.maxServers})`);
   c.num(v, 'targetUtilization', path, { gt: 0, max: 1 });
   c.num(v, 'intervalS', path, { gt: 0 });

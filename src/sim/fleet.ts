@@ -19,6 +19,7 @@ import type { AutoscalerSpec, RouterKind } from './config.js';
 import { Collector } from './collect.js';
 import { EventQueue } from './event-queue.js';
 import type { StepTimeModel } from './step-time.js';
+import type { RequestWork } from './work.js';
 
 export interface PoolSetup {
   name: string;
@@ -29,9 +30,7 @@ export interface PoolSetup {
   servers: number;
   router: RouterKind;
   maxQueue?: number;
-  autoscaler?: Required<AutoscalerSpec>;
-  /** Output tokens/s of one server at capacity (the autoscaler's 'capacity' metric). */
-  capacityTokensPerS: number;
+  autoscaler?: Required<AutoscalerSpec> & { maxServers: number };
 }
 
 export interface FleetInput {
@@ -40,6 +39,13 @@ export interface FleetInput {
   tenantPool: Int32Array;
   pools: readonly PoolSetup[];
   collector: Collector;
+  /**
+   * Useful work of each request (work.ts), counted step by step into the collector (capacity
+   * utilization) and the autoscaler's 'capacity' metric; without it no work is counted.
+   */
+  work?: RequestWork;
+  /** The requests to simulate, by index into columns, in arrival order (default: all of them). */
+  order?: Int32Array;
   /** The arrivals window: the measured span ends at max(this, the last event). */
   durationS: number;
   /** Called with every step's record (tests, calibration round trips); off by default. */
@@ -156,8 +162,8 @@ class Pool {
   /** Busy seconds and sampled tokens of completed steps, whole run (the autoscaler's measures). */
   busyAll = 0;
   busyAtTick = 0;
-  sampledAll = 0;
-  sampledAtTick = 0;
+  workAll = 0;
+  workAtTick = 0;
   lowSince = -1;
   // Billing.
   billed = 0;
@@ -181,7 +187,32 @@ class Pool {
 export function simulateFleet(input: FleetInput): FleetOutcome {
   const { columns, tenantPool, collector } = input;
   const { arrival, promptTokens, outputTokens, tenant } = columns;
-  const n = arrival.length;
+  const order = input.order;
+  const n = order ? order.length : arrival.length;
+  const work = input.work;
+  // Prompt positions already charged per request: recomputation after a preemption is not work.
+  const charged = work ? new Int32Array(arrival.length) : undefined;
+  /** Useful work of a completed plan's entries, s (work.ts). */
+  const planWork = (plan: StepPlan): number => {
+    let w = 0;
+    const e = plan.entries;
+    for (let k = 0; k < e.length; k++) {
+      const x = e[k]!;
+      const id = x.seq.id;
+      if (x.kind === 'prefill') {
+        const P = x.seq.promptTokens;
+        const hi = Math.min(x.start + x.tokens, P);
+        const lo = Math.max(x.start, charged![id]!);
+        if (hi > lo) {
+          w += ((hi - lo) / P) * work!.prefillS[id]!;
+          charged![id] = hi;
+        }
+      }
+      // completeStep has counted the token this entry sampled; the first is the prompt's.
+      if (x.samples && x.seq.outputTokens > 1) w += work!.decodeS[id]!;
+    }
+    return w;
+  };
   const warmup = collector.warmupS;
   const heap = new EventQueue();
   const all: Server[] = [];
@@ -367,11 +398,10 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
     const a = p.setup.autoscaler!;
     const active = p.active.length;
     const busy = p.busyAll - p.busyAtTick;
-    const sampled = p.sampledAll - p.sampledAtTick;
+    const done = p.workAll - p.workAtTick;
     p.busyAtTick = p.busyAll;
-    p.sampledAtTick = p.sampledAll;
-    const util =
-      active === 0 ? 1 : a.metric === 'busy' ? busy / (active * a.intervalS) : sampled / (active * a.intervalS * p.setup.capacityTokensPerS);
+    p.workAtTick = p.workAll;
+    const util = active === 0 ? 1 : (a.metric === 'busy' ? busy : done) / (active * a.intervalS);
     // The usual proportional rule: servers × measured busy fraction / target, clamped.
     const desired = Math.min(a.maxServers, Math.max(a.minServers, Math.ceil((active * util) / a.targetUtilization - 1e-9)));
     if (desired > active + p.provisioning) {
@@ -411,7 +441,7 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
   // --- event loop ------------------------------------------------------------------------------
   for (;;) {
     const tEv = heap.topTime;
-    const tArr = next < n ? arrival[next]! : Infinity;
+    const tArr = next < n ? arrival[order ? order[next]! : next]! : Infinity;
     if (tEv === Infinity && tArr === Infinity) break;
     events++;
     if (tEv <= tArr) {
@@ -430,9 +460,10 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
         timing.busy = s.stepBusy;
         const rec = s.sched.completeStep(plan, timing, undefined, scratch);
         steps++;
+        const w = work ? planWork(plan) : 0;
         p.busyAll += s.stepBusy;
-        p.sampledAll += plan.sampledTokens;
-        collector.step(p.index, s.stepStart, now, s.stepBusy, plan.decodeTokens, plan.prefillTokens, plan.sampledTokens);
+        p.workAll += w;
+        collector.step(p.index, s.stepStart, now, s.stepBusy, plan.decodeTokens, plan.prefillTokens, plan.sampledTokens, w);
         if (onStep) onStep(rec, p.index);
         if (s.state === ACTIVE) pull(s);
         else startStep(s);
@@ -448,7 +479,7 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
     }
     // Arrival.
     now = tArr;
-    const i = next++;
+    const i = order ? order[next++]! : next++;
     const t = tenant[i]!;
     const p = pools[tenantPool[t]!]!;
     collector.arrival(t, now);

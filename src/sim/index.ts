@@ -1,8 +1,9 @@
 // The fleet simulator's public API (runs in the browser and in Node: nothing here touches files).
 export * from './config.js';
-export { runSimulation, resolveScheduler, resolvePrice } from './run.js';
+export { runSimulation, resolveScheduler, resolvePrice, planRun, offeredLoadOf, DEFAULT_MAX_BATCH } from './run.js';
+export type { PlannedRun } from './run.js';
 export type { SimResult, RunOptions, PoolResult, TenantRow, QueueingCheck, LatencyFigures, CostFigures, ThroughputFigures } from './run.js';
-export { runSweep } from './sweep.js';
+export { runSweep, configAtLoad } from './sweep.js';
 export type { SweepResult, SweepOptions, LoadRow, TenantsRow, ServersRow } from './sweep.js';
 export { buildWorkload, mergeStreams, profileArrivalTimes, scaleConfigRates, firstTenants, tenantCount } from './workload.js';
 export type { Workload, WorkloadInputs, TenantInfo } from './workload.js';
@@ -11,8 +12,10 @@ export { calibrateStepTime, leastSquares } from './calibrate.js';
 export type { Calibration, CalibrationOptions } from './calibrate.js';
 export * from './specs.js';
 export * from './theory.js';
-export { SIZING_RULE, SIZING_DEFAULTS, demandByGroup, serversFor } from './sizing.js';
-export type { Demand } from './sizing.js';
+export { SIZING_RULES, SIZING_DEFAULTS, demandByGroup, serversForPeak, searchServers, sizingRuleText, weightedPercentile, SloUnreachableError } from './sizing.js';
+export type { Demand, SloSizing } from './sizing.js';
+export { requestWork, workOf, idleAttainment, WorkCosts } from './work.js';
+export type { RequestWork } from './work.js';
 export { simulateFleet } from './fleet.js';
 export type { FleetInput, FleetOutcome, PoolSetup, PoolOutcome } from './fleet.js';
 export { Collector } from './collect.js';

@@ -35,13 +35,14 @@ export function formatResult(r: SimResult, options: { tenantRows?: number; poolR
   out.push(`${r.name ?? 'simulation'} — ${r.deployment}, seed ${r.seed}`);
   out.push(
     `workload: ${w.requests.toLocaleString('en-US')} requests from ${w.tenants} tenant${w.tenants === 1 ? '' : 's'} over ${num(w.durationS)} s; ` +
-      `mean prompt ${num(w.meanPrompt)}, output ${num(w.meanOutput)} tokens; offered ${num(w.offeredOutputTokensPerS)} output tokens/s ` +
-      `(load ${pct(w.offeredLoad)} of the initial servers' capacity)`,
+      `mean prompt ${num(w.meanPrompt)}, output ${num(w.meanOutput)} tokens; offered ${num(w.offeredOutputTokensPerS)} output tokens/s, ` +
+      `${num(w.offeredWorkServers)} servers of work (offered load ${pct(w.offeredLoad)} of the initial servers)`,
   );
   const models = [...new Set(r.pools.map((p) => p.stepTime))];
   out.push(`step time: ${models.slice(0, 3).join('; ')}${models.length > 3 ? ` (+${models.length - 3} more)` : ''}`);
   for (const n of w.notes) out.push(`note: ${n}`);
   out.push(`measured span: [${num(r.span.t0)}, ${num(r.span.t1)}) s; ${r.run.events.toLocaleString('en-US')} events, ${r.run.steps.toLocaleString('en-US')} steps`);
+  for (const line of sizingLines(r)) out.push(line);
   out.push('');
 
   out.push(
@@ -50,8 +51,8 @@ export function formatResult(r: SimResult, options: { tenantRows?: number; poolR
       [
         ['servers (mean / peak)', `${num(f.servers.mean)} / ${num(f.servers.peak)}`],
         ['GPUs (mean / peak)', `${num(f.gpus.mean)} / ${num(f.gpus.peak)}`],
-        ['time utilization', pct(f.timeUtilization)],
-        ['capacity utilization', pct(f.capacityUtilization)],
+        ['time utilization (busy ÷ billed)', pct(f.timeUtilization)],
+        ['capacity utilization (work ÷ billed)', pct(f.capacityUtilization)],
         ['output tokens/s', num(f.outputTokensPerS)],
         ['all tokens/s', num(f.allTokensPerS)],
         ['cost', `$${num(f.cost.dollars)} for ${num(f.gpuHours)} GPU-hours`],
@@ -135,13 +136,13 @@ export function formatResult(r: SimResult, options: { tenantRows?: number; poolR
     const top = [...rows].sort((a, b) => b.requests - a.requests).slice(0, options.tenantRows ?? 10);
     out.push(
       table(
-        ['tenant', 'requests', 'rejected', 'mean tok/s', 'peak tok/s', 'servers', 'time util', 'TTFT p99', 'E2E p99', 'SLO'],
+        ['tenant', 'requests', 'rejected', 'mean tok/s', 'work (servers)', 'servers', 'time util', 'TTFT p99', 'E2E p99', 'SLO'],
         top.map((t) => [
           t.name,
           t.requests,
           t.rejected,
           num(t.demand.meanTokensPerS),
-          num(t.demand.peakTokensPerS),
+          num(t.demand.meanServers),
           t.servers === null ? 'shared' : num(t.servers),
           t.timeUtilization === null ? '—' : pct(t.timeUtilization),
           secs(t.ttftP99S),
@@ -153,6 +154,25 @@ export function formatResult(r: SimResult, options: { tenantRows?: number; poolR
     if (r.tenants.count > top.length) out.push(`(top ${top.length} tenants by requests of ${r.tenants.count}; all in the JSON)`);
   }
   return out.join('\n');
+}
+
+/** How each sized pool got its servers: the SLO search's N and N − 1, or the peak rule's figures (at most `limit` pools). */
+export function sizingLines(r: SimResult, limit = 6): string[] {
+  const out: string[] = [];
+  const sized = r.pools.filter((p) => p.sizing);
+  for (const p of sized.slice(0, limit)) {
+    const z = p.sizing!;
+    const name = r.pools.length > 1 ? `pool ${p.name}: ` : '';
+    if (z.method === 'slo') {
+      const s = z.search;
+      const below = s.below ? `; ${s.below.servers} would attain ${pct(s.below.attainment, 2)}` : ' (the minimum allowed)';
+      out.push(`sizing: ${name}${s.servers} servers attain ${pct(s.attainment, 2)} of requests within the SLO (target ${pct(s.target, 2)})${below}; ${s.trials.length} fleets simulated`);
+    } else {
+      out.push(`sizing: ${name}peak rule: p${num(z.percentile)} of ${num(z.windowS)} s windows = ${num(z.peakServers)} servers of work ÷ ${pct(z.targetUtilization, 0)} → ${p.servers.initial} servers`);
+    }
+  }
+  if (sized.length > limit) out.push(`sizing: (${sized.length - limit} more pools in the JSON)`);
+  return out;
 }
 
 export function formatSweep(s: SweepResult): string {

@@ -4,9 +4,12 @@
 // Definitions (DESIGN.md's, applied to a fleet; a "server" is one model replica of tp GPUs):
 // - time utilization = busy server-seconds / billed server-seconds over the measured span
 //   [warmupS, max(durationS, last event)); billed = provisioning, active or draining.
-// - capacity = one server's output tokens/s at the largest batch that fits at the pool's mean
-//   lengths (step-time.ts serverCapacity); capacity utilization = output tokens/s / (mean billed
-//   servers × capacity).
+// - useful work (work.ts): the server-seconds a request costs a server at saturated efficiency;
+//   capacity utilization = work served / billed server-seconds (GPU-weighted across pools of
+//   different tp), offered load = offered work (total ÷ duration) / servers. "Capacity" in output
+//   tokens/s is derived from it: the output tokens a server-second of work serves in this mix.
+// - sizing (sizing.ts): by default the smallest fleet meeting the SLO-attainment target, found by
+//   simulating each pool alone (pools share nothing, so a pool alone runs exactly as in the fleet).
 // - cost per 1M tokens = billed GPU-hours × $/GPU-hour / (tokens served in the span / 1e6), for
 //   output tokens and for all tokens (prefill, recomputation included, + decode).
 // - a tenant's busy share: its pool's busy time × its share of the pool's tokens (prompt + output
@@ -30,8 +33,9 @@ import {
   type SizingRule,
 } from './config.js';
 import { simulateFleet, type PoolSetup } from './fleet.js';
-import { demandByGroup, serversFor, SIZING_DEFAULTS, SIZING_RULE, seriesPercentile, type Demand } from './sizing.js';
-import { makeStepTimeModel, RooflineModel, serverCapacity, type StepTimeModel, type StepTimeSpec } from './step-time.js';
+import { demandByGroup, searchServers, serversForPeak, SIZING_DEFAULTS, sizingRuleText, SloUnreachableError, weightedPercentile, type Demand, type SloSizing } from './sizing.js';
+import { makeStepTimeModel, RooflineModel, type StepTimeModel, type StepTimeSpec } from './step-time.js';
+import { idleAttainment, requestWork, WorkCosts, type RequestWork } from './work.js';
 import { queueTheory, type QueueTheory } from './theory.js';
 import { buildWorkload, type Workload, type WorkloadInputs } from './workload.js';
 
@@ -63,8 +67,11 @@ export interface ThroughputFigures {
   busyServerSeconds: number;
   billedServerSeconds: number;
   timeUtilization: number;
-  /** Mean billed servers × capacity per server, output tokens/s. */
+  /** Useful work served in the span, server-seconds (work.ts). */
+  workServerSeconds: number;
+  /** Mean billed servers × output tokens a server-second of work serves, output tokens/s. */
   capacityTokensPerS: number;
+  /** Work served / billed server-seconds (GPU-weighted for a fleet). */
   capacityUtilization: number;
   /** Output tokens sampled in the span (first tokens included). */
   outputTokens: number;
@@ -81,10 +88,17 @@ export interface PoolResult extends ThroughputFigures {
   router: RouterKind;
   tenants: number;
   gpusPerServer: number;
-  servers: { initial: number; mean: number; peak: number; final: number; sizedBy: 'config' | 'rule' | 'autoscaler' };
-  capacityPerServer: { tokensPerS: number; batch: number; meanPrompt: number; meanOutput: number };
-  demand: { meanTokensPerS: number; peakTokensPerS: number; percentile: number; windowS: number };
-  /** Mean demand / (initial servers × capacity per server). */
+  servers: { initial: number; mean: number; peak: number; final: number; sizedBy: 'config' | 'slo' | 'peak' | 'autoscaler' };
+  /** How the fleet size was found, where the simulator sized it. */
+  sizing?: { method: 'slo'; search: SloSizing } | { method: 'peak'; peakServers: number; percentile: number; windowS: number; targetUtilization: number };
+  /**
+   * One server at saturation in this pool's mix: output tokens/s (output tokens ÷ work), the
+   * decode batch at the mean context, the mean lengths and work per request.
+   */
+  capacityPerServer: { tokensPerS: number; batch: number; meanPrompt: number; meanOutput: number; workPerRequestS: number };
+  /** Offered work in servers (total ÷ duration), its windowed peak, and offered output tokens/s. */
+  demand: { meanServers: number; peakServers: number; meanTokensPerS: number; percentile: number; windowS: number };
+  /** Offered work / initial servers. */
   offeredLoad: number;
   cost: CostFigures;
   scheduler: { maxBatch: number; tokenBudget: number; kvBlocks: number; blockSize: number; maxContext: number };
@@ -99,7 +113,8 @@ export interface TenantRow {
   finished: number;
   rejected: number;
   outputTokens: number;
-  demand: { meanTokensPerS: number; peakTokensPerS: number };
+  /** Offered work in servers (mean, windowed peak) and output tokens/s. */
+  demand: { meanServers: number; peakServers: number; meanTokensPerS: number };
   /** Busy server-seconds attributed to the tenant (by tokens). */
   busyServerSeconds: number;
   /** Where the tenant has its own servers: busy / billed of its pool; else null. */
@@ -131,6 +146,9 @@ export interface SimResult {
     meanPrompt: number;
     meanOutput: number;
     offeredOutputTokensPerS: number;
+    /** Offered work (total ÷ duration), servers. */
+    offeredWorkServers: number;
+    /** Offered work / initial servers (GPU-weighted). */
     offeredLoad: number;
     notes: string[];
   };
@@ -175,6 +193,8 @@ export interface SimResult {
     busyServers: number[];
     servers: number[];
     utilization: (number | null)[];
+    /** Work done (at step ends) ÷ billed servers, each bucket alone. */
+    capacityUtilization: (number | null)[];
     outputTokensPerS: number[];
     ttftP99S: (number | null)[];
     e2eP99S: (number | null)[];
@@ -197,8 +217,11 @@ interface ResolvedPool {
 
 const AUTOSCALER_DEFAULTS = { minServers: 1, metric: 'capacity' as const, targetUtilization: 0.7, intervalS: 60, provisioningDelayS: 120, scaleDownDelayS: 300 } as const;
 
+/** vLLM's default max_num_seqs. */
+export const DEFAULT_MAX_BATCH = 256;
+
 export function resolveScheduler(s: SchedulerSettings = {}, model: StepTimeModel): ResolvedPool['scheduler'] {
-  const maxBatch = s.maxBatch ?? 64;
+  const maxBatch = s.maxBatch ?? DEFAULT_MAX_BATCH;
   const blockSize = s.blockSize ?? 16;
   const roof = model instanceof RooflineModel ? model : undefined;
   const maxContext = s.maxContext ?? (roof ? Math.min(roof.model.maxContext, 8192) : 8192);
@@ -295,49 +318,153 @@ function withModel(spec: StepTimeSpec, model: string | undefined): StepTimeSpec 
 
 const summaryOf = (values: number[]): PercentileSummary | null => (values.length ? summarize(values) : null);
 
-/** Validates (when given raw JSON), expands the queue shorthand, builds and runs. */
-export function runSimulation(input: SimConfig | unknown, options: RunOptions = {}): SimResult {
-  const config = expandQueue(validateConfig(input));
-  const seed = config.seed ?? 1;
-  const w = buildWorkload(config, options);
-  const { pools: resolved, tenantPool } = resolvePools(config, w);
-  const dep = config.deployment!;
-  const rule: SizingRule = dep.sizing ?? {};
-  const pct = rule.percentile ?? SIZING_DEFAULTS.percentile;
+/** A config's workload, pools and useful work, before anything is simulated (sizing, sweeps). */
+export interface PlannedRun {
+  config: SimConfig;
+  workload: Workload;
+  pools: ResolvedPool[];
+  tenantPool: Int32Array;
+  tenantSlo: (Slo | undefined)[];
+  work: RequestWork;
+  rule: SizingRule;
+  demand: Demand[];
+}
 
-  // Demand and capacity per pool; servers by the rule where asked.
-  const demand = demandByGroup(w.columns, tenantPool, resolved.length, w.durationS, rule);
+/** Validates (when given raw JSON), expands the queue shorthand, builds the workload and its work. */
+export function planRun(input: SimConfig | unknown, options: WorkloadInputs = {}): PlannedRun {
+  const config = expandQueue(validateConfig(input));
+  const w = buildWorkload(config, options);
+  const { pools, tenantPool } = resolvePools(config, w);
+  const rule: SizingRule = config.deployment!.sizing ?? {};
+  const tenantSlo: (Slo | undefined)[] = w.tenants.map((t) => t.slo ?? config.slo);
+  const work = requestWork(w.columns, tenantPool, pools, tenantSlo);
+  const demand = demandByGroup(w.columns, work, tenantPool, pools.length, w.durationS, rule);
+  return { config, workload: w, pools, tenantPool, tenantSlo, work, rule, demand };
+}
+
+/** Offered work ÷ servers (GPU-weighted over pools), for servers per pool. */
+export function offeredLoadOf(plan: PlannedRun, servers: readonly number[]): number {
+  let num = 0;
+  let den = 0;
+  plan.pools.forEach((p, i) => {
+    num += plan.demand[i]!.mean * p.gpusPerServer;
+    den += servers[i]! * p.gpusPerServer;
+  });
+  return den > 0 ? num / den : NaN;
+}
+
+const hasAnySlo = (s: Slo | undefined): boolean => s !== undefined && (s.ttft !== undefined || s.tpot !== undefined || s.e2e !== undefined);
+
+/** Request indices of each pool, in arrival order. */
+function poolOrders(plan: PlannedRun): Int32Array[] {
+  const { columns } = plan.workload;
+  const counts = new Int32Array(plan.pools.length);
+  for (let i = 0; i < columns.tenant.length; i++) counts[plan.tenantPool[columns.tenant[i]!]!]!++;
+  const out = Array.from(counts, (c) => new Int32Array(c));
+  const fill = new Int32Array(plan.pools.length);
+  for (let i = 0; i < columns.tenant.length; i++) {
+    const g = plan.tenantPool[columns.tenant[i]!]!;
+    out[g]![fill[g]!++] = i;
+  }
+  return out;
+}
+
+function routerOf(config: SimConfig, o: PoolOptions): RouterKind {
+  return o.router ?? (config.queue ? 'central-queue' : 'jsq');
+}
+
+/**
+ * The SLO search for pool g: each trial simulates the pool alone (its own requests, a fixed fleet
+ * of n servers, no autoscaler) and reads the SLO attainment of its requests. Refused before any
+ * trial where the pool's tenants have no SLO, or where fewer requests than the target would meet
+ * their SLO even on an idle server.
+ */
+function sizeBySlo(plan: PlannedRun, g: number, order: Int32Array, where: string): SloSizing {
+  const p = plan.pools[g]!;
+  const { config, workload: w, rule } = plan;
+  const target = rule.sloTarget ?? SIZING_DEFAULTS.sloTarget;
+  const min = rule.minServers ?? SIZING_DEFAULTS.minServers;
+  if (!p.tenants.some((t) => hasAnySlo(plan.tenantSlo[t]))) {
+    throw new RangeError(
+      `${where}: sizing by SLO (the default) needs an SLO: give slo (ttft, tpot or e2e) for the run or its tenants, a fixed servers count, or deployment.sizing.method 'peak'`,
+    );
+  }
+  if (order.length === 0) return { servers: min, target, attainment: NaN, below: null, trials: [] };
+  const idle = idleAttainment(w.columns, order, p.model, p.scheduler, plan.tenantSlo);
+  if (idle !== null && idle < target) {
+    throw new SloUnreachableError(
+      `${where}: the SLO-attainment target ${(100 * target).toFixed(2)}% is out of reach: even on an idle server only ${(100 * idle).toFixed(2)}% of its ${order.length} requests meet their SLO (prefill and decode at batch 1); relax the SLO or lower sizing.sloTarget`,
+    );
+  }
+  const single = new Int32Array(plan.tenantPool.length).fill(0);
+  const evaluate = (n: number): number => {
+    const collector = new Collector({ tenants: w.tenants.length, pools: 1, warmupS: config.warmupS ?? 0, tenantSlo: plan.tenantSlo, intervalS: Math.max(1, w.durationS) });
+    const setup: PoolSetup = { name: p.name, model: p.model, scheduler: p.scheduler, servers: n, router: routerOf(config, p.options) };
+    if (p.options.maxQueue !== undefined) setup.maxQueue = p.options.maxQueue;
+    simulateFleet({ columns: w.columns, tenantPool: single, pools: [setup], collector, durationS: w.durationS, order });
+    return collector.sloEnded > 0 ? collector.sloMet / collector.sloEnded : 1;
+  };
+  const guess = Math.ceil(plan.demand[g]!.mean - 1e-9);
+  try {
+    return searchServers(evaluate, { guess, min, max: Math.max(min, order.length), target });
+  } catch (e) {
+    if (e instanceof SloUnreachableError) throw new SloUnreachableError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Validates (when given raw JSON), expands the queue shorthand, builds, sizes and runs. */
+export function runSimulation(input: SimConfig | unknown, options: RunOptions = {}): SimResult {
+  const plan = planRun(input, options);
+  const { config, workload: w, pools: resolved, tenantPool, tenantSlo, work, rule, demand } = plan;
+  const seed = config.seed ?? 1;
+  const dep = config.deployment!;
+  const pct = rule.percentile ?? SIZING_DEFAULTS.percentile;
+  const method = rule.method ?? SIZING_DEFAULTS.method;
+
+  // Servers per pool: as configured, or sized by the rule.
+  let orders: Int32Array[] | undefined;
   const setups: PoolSetup[] = [];
-  const caps: { tokensPerS: number; batch: number }[] = [];
   const sizedBy: PoolResult['servers']['sizedBy'][] = [];
-  const autoscalers: (Required<AutoscalerSpec> | undefined)[] = [];
+  const sizings: PoolResult['sizing'][] = [];
+  const autoscalers: (PoolSetup['autoscaler'] | undefined)[] = [];
   resolved.forEach((p, i) => {
     const d = demand[i]!;
-    const cap = serverCapacity(p.model, { maxBatch: p.scheduler.maxBatch, numBlocks: p.scheduler.kv.numBlocks, blockSize: p.scheduler.kv.blockSize }, d.meanPrompt, d.meanOutput);
-    caps.push(cap);
     const o = p.options;
-    const as = o.autoscaler ? { ...AUTOSCALER_DEFAULTS, ...o.autoscaler } : undefined;
-    autoscalers.push(as);
+    const where = dep.kind === 'reserved' ? `deployment (reserved), tenant ${p.name}` : dep.kind === 'multi-model' ? `deployment.pools.${p.name}` : 'deployment';
+    const size = (): number => {
+      if (method === 'peak') {
+        const n = serversForPeak(d.peak, rule);
+        sizings.push({ method: 'peak', peakServers: d.peak, percentile: pct, windowS: d.windowS, targetUtilization: rule.targetUtilization ?? SIZING_DEFAULTS.targetUtilization });
+        return n;
+      }
+      orders ??= poolOrders(plan);
+      const search = sizeBySlo(plan, i, orders[i]!, where);
+      sizings.push({ method: 'slo', search });
+      return search.servers;
+    };
+    const asSpec = o.autoscaler;
     let servers: number;
+    let sizedServers: number | undefined;
     if (typeof o.servers === 'number') {
       servers = o.servers;
-      sizedBy.push(as ? 'autoscaler' : 'config');
-    } else if (o.servers === 'auto' || !as) {
-      servers = d.requests > 0 ? serversFor(d.peak, cap.tokensPerS, rule) : (rule.minServers ?? SIZING_DEFAULTS.minServers);
-      sizedBy.push(as ? 'autoscaler' : 'rule');
+      sizedBy.push(asSpec ? 'autoscaler' : 'config');
+    } else if (o.servers === 'auto' || !asSpec) {
+      servers = sizedServers = size();
+      sizedBy.push(asSpec ? 'autoscaler' : method);
     } else {
-      servers = as.minServers;
+      servers = asSpec.minServers ?? AUTOSCALER_DEFAULTS.minServers;
       sizedBy.push('autoscaler');
     }
-    if (as) servers = Math.min(as.maxServers, Math.max(as.minServers, servers));
-    const setup: PoolSetup = {
-      name: p.name,
-      model: p.model,
-      scheduler: p.scheduler,
-      servers,
-      router: o.router ?? (config.queue ? 'central-queue' : 'jsq'),
-      capacityTokensPerS: cap.tokensPerS,
-    };
+    if (sizings.length < i + 1) sizings.push(undefined);
+    let as: PoolSetup['autoscaler'] | undefined;
+    if (asSpec) {
+      const maxServers = asSpec.maxServers ?? sizedServers ?? size();
+      as = { ...AUTOSCALER_DEFAULTS, ...asSpec, maxServers };
+      servers = Math.min(as.maxServers, Math.max(as.minServers, servers));
+    }
+    autoscalers.push(as);
+    const setup: PoolSetup = { name: p.name, model: p.model, scheduler: p.scheduler, servers, router: routerOf(config, o) };
     if (o.maxQueue !== undefined) setup.maxQueue = o.maxQueue;
     if (as) setup.autoscaler = as;
     setups.push(setup);
@@ -345,13 +472,13 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
 
   const span = Math.max(1, w.durationS);
   const intervalS = config.report?.timeSeriesIntervalS ?? Math.max(1, niceInterval(span / 200));
-  const tenantSlo: (Slo | undefined)[] = w.tenants.map((t) => t.slo ?? config.slo);
   const collector = new Collector({ tenants: w.tenants.length, pools: resolved.length, warmupS: config.warmupS ?? 0, tenantSlo, intervalS });
   const outcome = simulateFleet({
     columns: w.columns,
     tenantPool,
     pools: setups,
     collector,
+    work,
     durationS: w.durationS,
     onStep: options.onStep,
     onProgress: options.onProgress,
@@ -360,12 +487,13 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
 
   // --- figures -------------------------------------------------------------------------------
   const wall = outcome.t1 - outcome.t0;
-  const throughput = (busy: number, billed: number, capTotal: number, sampled: number, all: number): ThroughputFigures => ({
+  const throughput = (busy: number, billed: number, workS: number, capTotal: number, sampled: number, all: number): ThroughputFigures => ({
     busyServerSeconds: busy,
     billedServerSeconds: billed,
     timeUtilization: billed > 0 ? busy / billed : NaN,
+    workServerSeconds: workS,
     capacityTokensPerS: capTotal,
-    capacityUtilization: capTotal > 0 ? sampled / wall / capTotal : NaN,
+    capacityUtilization: billed > 0 ? workS / billed : NaN,
     outputTokens: sampled,
     allTokens: all,
     outputTokensPerS: sampled / wall,
@@ -378,9 +506,13 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     tenantTokens[t.index] = collector.tOutputTokens[t.index]! + collector.tPromptTokens[t.index]!;
     poolTokens[tenantPool[t.index]!] += tenantTokens[t.index]!;
   }
+  /** Output tokens a server-second of work serves in a demand's mix. */
+  const tokensPerWork = (d: Demand): number => (d.workS > 0 ? (d.outputTokensPerS * span) / d.workS : NaN);
 
+  // Fleet sums are GPU-weighted: a server of tp GPUs counts tp times.
   let fleetBusy = 0;
   let fleetBilled = 0;
+  let fleetWork = 0;
   let fleetCap = 0;
   let fleetSampled = 0;
   let fleetAll = 0;
@@ -391,42 +523,47 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
   const poolResults: PoolResult[] = resolved.map((p, i) => {
     const o = outcome.pools[i]!;
     const d = demand[i]!;
-    const cap = caps[i]!;
     const busy = collector.pBusy[i]!;
+    const workS = collector.pWork[i]!;
     const sampled = collector.pSampled[i]!;
     const all = collector.pDecode[i]! + collector.pPrefill[i]!;
-    const capTotal = o.meanServers * cap.tokensPerS;
-    const f = throughput(busy, o.billedServerSeconds, capTotal, sampled, all);
-    const gpuH = (o.billedServerSeconds * p.gpusPerServer) / 3600;
+    const perServer = tokensPerWork(d);
+    const capTotal = o.meanServers * perServer;
+    const f = throughput(busy, o.billedServerSeconds, workS, capTotal, sampled, all);
+    const tp = p.gpusPerServer;
+    const gpuH = (o.billedServerSeconds * tp) / 3600;
     const cost = gpuH * p.price.dollarsPerGpuHour;
-    fleetBusy += busy;
-    fleetBilled += o.billedServerSeconds;
-    fleetCap += capTotal;
+    fleetBusy += busy * tp;
+    fleetBilled += o.billedServerSeconds * tp;
+    fleetWork += workS * tp;
+    if (Number.isFinite(capTotal)) fleetCap += capTotal;
     fleetSampled += sampled;
     fleetAll += all;
     dollars += cost;
-    gpuSeconds += o.billedServerSeconds * p.gpusPerServer;
+    gpuSeconds += o.billedServerSeconds * tp;
     meanServers += o.meanServers;
-    meanGpus += o.meanServers * p.gpusPerServer;
+    meanGpus += o.meanServers * tp;
     const setup = setups[i]!;
+    const meanCtx = d.meanPrompt + d.meanOutput / 2;
+    const batch = p.model.spec.kind === 'fixed' ? 1 : new WorkCosts(p.model, p.scheduler).decode(Math.max(1, meanCtx)).batch;
     const r: PoolResult = {
       name: p.name,
       stepTime: p.model.describe(),
       stepTimeSpec: p.spec,
       router: setup.router,
       tenants: p.tenants.length,
-      gpusPerServer: p.gpusPerServer,
+      gpusPerServer: tp,
       servers: { initial: setup.servers, mean: o.meanServers, peak: o.peakServers, final: o.finalServers, sizedBy: sizedBy[i]! },
-      capacityPerServer: { tokensPerS: cap.tokensPerS, batch: cap.batch, meanPrompt: d.meanPrompt, meanOutput: d.meanOutput },
-      demand: { meanTokensPerS: d.mean, peakTokensPerS: d.peak, percentile: pct, windowS: d.windowS },
-      offeredLoad: d.mean / (setup.servers * cap.tokensPerS),
+      capacityPerServer: { tokensPerS: perServer, batch, meanPrompt: d.meanPrompt, meanOutput: d.meanOutput, workPerRequestS: d.requests ? d.workS / d.requests : NaN },
+      demand: { meanServers: d.mean, peakServers: d.peak, meanTokensPerS: d.outputTokensPerS, percentile: pct, windowS: d.windowS },
+      offeredLoad: d.mean / setup.servers,
       ...f,
       cost: {
         dollarsPerGpuHour: p.price.dollarsPerGpuHour,
         priceLabel: p.price.label,
         dollars: cost,
-        perMillionOutputTokens: costPerMillionTokens(o.meanServers * p.gpusPerServer, p.price.dollarsPerGpuHour, f.outputTokensPerS),
-        perMillionAllTokens: costPerMillionTokens(o.meanServers * p.gpusPerServer, p.price.dollarsPerGpuHour, f.allTokensPerS),
+        perMillionOutputTokens: costPerMillionTokens(o.meanServers * tp, p.price.dollarsPerGpuHour, f.outputTokensPerS),
+        perMillionAllTokens: costPerMillionTokens(o.meanServers * tp, p.price.dollarsPerGpuHour, f.allTokensPerS),
       },
       scheduler: {
         maxBatch: p.scheduler.maxBatch,
@@ -436,6 +573,8 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
         maxContext: p.scheduler.maxContext,
       },
     };
+    const sz = sizings[i];
+    if (sz) r.sizing = sz;
     const as = autoscalers[i];
     if (as) {
       r.autoscaler = { ...as, scaleUps: o.scaleUps, scaleDowns: o.scaleDowns };
@@ -443,7 +582,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     }
     return r;
   });
-  const fleet = throughput(fleetBusy, fleetBilled, fleetCap, fleetSampled, fleetAll);
+  const fleet = throughput(fleetBusy, fleetBilled, fleetWork, fleetCap, fleetSampled, fleetAll);
 
   const c = collector;
   const sloFig = c.hasSlo
@@ -456,7 +595,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
   if (!dedicated) {
     const identity = new Int32Array(w.tenants.length);
     for (let i = 0; i < identity.length; i++) identity[i] = i;
-    perTenant = demandByGroup(w.columns, identity, w.tenants.length, w.durationS, rule);
+    perTenant = demandByGroup(w.columns, work, identity, w.tenants.length, w.durationS, rule);
   }
   const rows: TenantRow[] = w.tenants.map((t) => {
     const i = t.index;
@@ -471,7 +610,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
       finished: c.tFinished[i]!,
       rejected: c.tRejected[i]!,
       outputTokens: c.tOutputTokens[i]!,
-      demand: { meanTokensPerS: td.mean, peakTokensPerS: td.peak },
+      demand: { meanServers: td.mean, peakServers: td.peak, meanTokensPerS: td.outputTokensPerS },
       busyServerSeconds: pr.busyServerSeconds * share,
       timeUtilization: dedicated ? pr.timeUtilization : null,
       servers: dedicated ? pr.servers.mean : null,
@@ -496,10 +635,9 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
   }
   const perS = (a: number[]) => a.map((v) => v / intervalS);
   const busyServers = perS(c.sBusy);
+  const workServers = perS(c.sWork);
   const nn = (v: number) => (Number.isFinite(v) ? v : null);
 
-  const totalDemand = demand.reduce((a, d) => a + d.mean, 0);
-  const initialCap = setups.reduce((a, s, i) => a + s.servers * caps[i]!.tokensPerS, 0);
   let promptSum = 0;
   let outputSum = 0;
   for (let i = 0; i < w.columns.arrival.length; i++) {
@@ -512,15 +650,16 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     name: config.name ?? null,
     seed,
     deployment: dep.kind,
-    sizingRule: SIZING_RULE,
+    sizingRule: sizingRuleText(rule),
     workload: {
       requests: nReq,
       tenants: w.tenants.length,
       durationS: w.durationS,
       meanPrompt: nReq ? promptSum / nReq : 0,
       meanOutput: nReq ? outputSum / nReq : 0,
-      offeredOutputTokensPerS: totalDemand,
-      offeredLoad: initialCap > 0 ? totalDemand / initialCap : NaN,
+      offeredOutputTokensPerS: demand.reduce((a, d) => a + d.outputTokensPerS, 0),
+      offeredWorkServers: demand.reduce((a, d) => a + d.mean, 0),
+      offeredLoad: offeredLoadOf(plan, setups.map((s) => s.servers)),
       notes: w.notes,
     },
     span: { t0: outcome.t0, t1: outcome.t1 },
@@ -560,7 +699,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     },
     timeSeries: {
       intervalS,
-      note: 'each bucket alone; TTFT placed at the first token, E2E at the finish; warm-up included',
+      note: 'each bucket alone; TTFT placed at the first token, E2E at the finish, work at the step end; warm-up included',
       t: edges.slice(0, buckets),
       arrivalsPerS: perS(c.sArrivals),
       finishedPerS: perS(c.sFinished),
@@ -568,6 +707,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
       busyServers,
       servers,
       utilization: busyServers.map((b, k) => (servers[k]! > 0 ? b / servers[k]! : null)),
+      capacityUtilization: workServers.map((b, k) => (servers[k]! > 0 ? b / servers[k]! : null)),
       outputTokensPerS: perS(c.sSampled),
       ttftP99S: c.sTtft.map((_, k) => nn(c.bucketTtftP99(k))),
       e2eP99S: c.sE2e.map((_, k) => nn(c.bucketE2eP99(k))),
@@ -575,7 +715,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     run: { events: outcome.events, steps: outcome.steps, lastEventS: outcome.lastEventS },
   };
 
-  if (dep.kind === 'multi-model') result.fragmentation = fragmentation(demand, caps, poolResults, rule);
+  if (dep.kind === 'multi-model') result.fragmentation = fragmentation(demand, poolResults, rule);
   if (config.queue) {
     const q = config.queue;
     const theory = queueTheory(q.servers, q.arrivalRate, q.meanServiceS, q.service ?? 'exponential');
@@ -593,20 +733,23 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
   return result;
 }
 
-function fragmentation(demand: Demand[], caps: { tokensPerS: number }[], pools: PoolResult[], rule: SizingRule): SimResult['fragmentation'] {
-  const windows = demand[0]?.series.length ?? 0;
+/**
+ * What the per-model pools cost against one shared pool, by the peak rule on work (which is in
+ * servers whatever the model): the pools' windowed work summed, its percentile, rounded up once.
+ */
+function fragmentation(demand: Demand[], pools: PoolResult[], rule: SizingRule): SimResult['fragmentation'] {
+  const first = demand[0];
+  const windows = first?.series.length ?? 0;
   const units = new Float64Array(windows);
-  demand.forEach((d, i) => {
-    for (let k = 0; k < windows; k++) units[k] += d.series[k]! / caps[i]!.tokensPerS;
-  });
-  const peak = seriesPercentile(units, rule.percentile ?? SIZING_DEFAULTS.percentile);
-  const shared = serversFor(peak, 1, rule);
+  for (const d of demand) for (let k = 0; k < windows; k++) units[k] += d.series[k]!;
+  const peak = first ? weightedPercentile(units, first.lengths, rule.percentile ?? SIZING_DEFAULTS.percentile) : 0;
+  const shared = serversForPeak(peak, { ...rule, targetUtilization: rule.targetUtilization ?? SIZING_DEFAULTS.targetUtilization });
   const servers = pools.reduce((a, p) => a + p.servers.initial, 0);
   return {
     servers,
     serversIfShared: shared,
     extraServers: servers - shared,
-    note: 'serversIfShared: the sizing rule applied to the summed demand in server units, as if any server could hold any model',
+    note: 'serversIfShared: the peak rule on the summed work of every pool (work is in servers whatever the model), as if any server could hold any model; an estimate, not a simulation',
   };
 }
 

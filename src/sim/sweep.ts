@@ -1,12 +1,14 @@
 // Sweeps: the same config run at several settings, one row per run.
-// - load: offered load ρ (mean demand / (servers × capacity)) set by scaling every tenant's
-//   rate; servers held at what the base config gives. Shows p99 latency against load.
+// - load: offered load ρ (offered work ÷ duration ÷ servers, work.ts) set by scaling every
+//   tenant's rate until the workload offers it (configAtLoad); servers held at what the base
+//   config gives. Shows p99 latency against load.
 // - tenants: the first n tenants, pooled (servers by the sizing rule) and reserved (each tenant
 //   sized by the same rule). Shows utilization against the number of pooled tenants.
 // - servers: a pooled fleet of n servers. Shows cost per 1M tokens against SLO attainment, and
 //   which count is the cheapest that meets the target attainment.
-import { validateConfig, type SimConfig, type SweepSpec } from './config.js';
-import { runSimulation, type RunOptions, type SimResult } from './run.js';
+import { expandQueue, validateConfig, type SimConfig, type SweepSpec } from './config.js';
+import { offeredLoadOf, planRun, runSimulation, type RunOptions, type SimResult } from './run.js';
+import type { WorkloadInputs } from './workload.js';
 import { firstTenants, scaleConfigRates } from './workload.js';
 
 export interface LoadRow {
@@ -50,6 +52,36 @@ export interface SweepOptions extends RunOptions {
   onRun?: (index: number, result: SimResult) => void;
 }
 
+/**
+ * The config with every tenant's rate scaled so that its workload offers `target` load on a
+ * fixed fleet (pooled `servers`, or the queue's): offered work ÷ duration ÷ servers, within
+ * `tolerance` (relative). Scaling a rate changes which requests fall inside the run, so the scale
+ * is refined on the workload itself (built, never simulated) a few times; the result says the
+ * load it reached.
+ */
+export function configAtLoad(
+  input: SimConfig | unknown,
+  target: number,
+  options: WorkloadInputs & { tolerance?: number; maxIterations?: number } = {},
+): { config: SimConfig; offeredLoad: number; scale: number } {
+  if (!(target > 0)) throw new RangeError(`target load must be > 0, got ${target}`);
+  const base = expandQueue(validateConfig(input));
+  const dep = base.deployment;
+  if (!dep || dep.kind !== 'pooled' || typeof dep.servers !== 'number') throw new Error('configAtLoad needs a pooled deployment with a fixed number of servers (or a queue)');
+  const servers = [dep.servers];
+  const tol = options.tolerance ?? 0.002;
+  let scale = 1;
+  let config = base;
+  let load = offeredLoadOf(planRun(config, options), servers);
+  if (!(load > 0)) throw new RangeError('the base config offers no work: no load to scale');
+  for (let k = 0; k < (options.maxIterations ?? 8) && Math.abs(load / target - 1) > tol; k++) {
+    scale *= target / load;
+    config = scaleConfigRates(base, scale);
+    load = offeredLoadOf(planRun(config, options), servers);
+  }
+  return { config, offeredLoad: load, scale };
+}
+
 export function runSweep(input: SimConfig | unknown, spec?: SweepSpec, options: SweepOptions = {}): SweepResult {
   const config = validateConfig(input);
   const sweep = spec ?? config.sweep;
@@ -61,13 +93,15 @@ export function runSweep(input: SimConfig | unknown, spec?: SweepSpec, options: 
     case 'load': {
       if (base.deployment && base.deployment.kind !== 'pooled') throw new Error('a load sweep needs a pooled deployment (or a queue)');
       if (base.deployment?.kind === 'pooled' && base.deployment.autoscaler) throw new Error('a load sweep holds the servers fixed: remove the autoscaler');
-      // The base run fixes the server count the sweep holds constant, and the load it scales from.
-      const probe = runSimulation(base, runOpts);
-      onRun?.(-1, probe);
-      const fixed: SimConfig =
-        base.deployment?.kind === 'pooled' ? { ...base, deployment: { ...base.deployment, servers: probe.pools[0]!.servers.initial } } : base;
+      // The sweep holds the server count constant: the config's, or what sizing gives the base run.
+      let fixed: SimConfig = base;
+      if (base.deployment?.kind === 'pooled' && typeof base.deployment.servers !== 'number') {
+        const probe = runSimulation(base, runOpts);
+        onRun?.(-1, probe);
+        fixed = { ...base, deployment: { ...base.deployment, servers: probe.pools[0]!.servers.initial } };
+      }
       const rows = sweep.values.map((target, k) => {
-        const r = runSimulation(scaleConfigRates(fixed, target / probe.workload.offeredLoad), runOpts);
+        const r = runSimulation(configAtLoad(fixed, target, runOpts).config, runOpts);
         onRun?.(k, r);
         const f = r.fleet;
         return {

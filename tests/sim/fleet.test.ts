@@ -209,6 +209,7 @@ describe('figures', () => {
         { name: 'b', count: 5, model: 'llama-3.2-3b', arrival: { kind: 'poisson', rate: 0.3 }, lengths: lengths(300, 60) },
         { name: 'c', count: 5, model: 'llama-3.1-8b', arrival: { kind: 'poisson', rate: 0.3 }, lengths: lengths(300, 60) },
       ],
+      slo: { ttft: 2, tpot: 0.1 },
       deployment: { kind: 'multi-model', pools: { 'llama-3.2-1b': { servers: 'auto' }, 'llama-3.2-3b': { servers: 'auto' }, 'llama-3.1-8b': { servers: 'auto' } } },
     });
     expect(r.pools.map((p) => p.stepTime)).toEqual([
@@ -224,12 +225,12 @@ describe('figures', () => {
     expect(r.tenants.rows.find((t) => t.name === 'c-0')!.pool).toBe('llama-3.1-8b');
   });
 
-  it('reserved: each tenant sized by the rule for its own peak', () => {
-    const r = runSimulation(small({ deployment: { kind: 'reserved', sizing: { targetUtilization: 0.01 } } }));
+  it('reserved: each tenant sized by the peak rule for its own peak', () => {
+    const r = runSimulation(small({ deployment: { kind: 'reserved', sizing: { method: 'peak', targetUtilization: 0.01 } } }));
     expect(r.pools.length).toBe(10);
     for (const p of r.pools) {
-      expect(p.servers.sizedBy).toBe('rule');
-      expect(p.servers.initial).toBe(Math.max(1, Math.ceil(p.demand.peakTokensPerS / (p.capacityPerServer.tokensPerS * 0.01) - 1e-9)));
+      expect(p.servers.sizedBy).toBe('peak');
+      expect(p.servers.initial).toBe(Math.max(1, Math.ceil(p.demand.peakServers / 0.01 - 1e-9)));
     }
     expect(r.tenants.timeUtilization!.count).toBe(10);
   });

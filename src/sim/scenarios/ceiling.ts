@@ -4,7 +4,7 @@ import type { SimConfig } from '../config.js';
 import { num, secs } from '../report.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
 import type { LoadRow, ServersRow } from '../sweep.js';
-import { scaleConfigRates } from '../workload.js';
+import { configAtLoad } from '../sweep.js';
 import { CHAT_LENGTHS, CHAT_NOTE, GPU_PARAM, MODEL_PARAM, params, pctText, roofline } from './common.js';
 
 interface CeilingParams {
@@ -76,13 +76,11 @@ const ceiling: Scenario = {
     const sweepLoad = 0.8;
     const counts: number[] = [];
     for (let n = Math.max(1, Math.ceil(p.servers * sweepLoad) - (ex.reduced ? 0 : 1)); n <= p.servers + (ex.reduced ? 0 : 1); n++) counts.push(n);
-    ex.plan(1 + loads.length + counts.length);
+    ex.plan(loads.length + counts.length);
 
-    // A probe at the base rates gives the offered load they make; each run scales the rates from it.
-    const probe = ex.simulate('probe', base, false);
     const rows: LoadRow[] = loads.map((target) => {
       // The run at 85% is kept whole (its figures and time series); the others give their row.
-      const r = ex.simulate(`offered load ${pctText(target)}`, scaleConfigRates(base, target / probe.workload.offeredLoad), target === 0.85);
+      const r = ex.simulate(`offered load ${pctText(target)}`, configAtLoad(base, target).config, target === 0.85);
       const f = r.fleet;
       return {
         target,
@@ -100,7 +98,7 @@ const ceiling: Scenario = {
     });
     ex.sweeps.push({ label: 'offered load vs p99 latency', sweep: { kind: 'load', rows } });
 
-    const demandCfg = scaleConfigRates(base, sweepLoad / probe.workload.offeredLoad);
+    const demandCfg = configAtLoad(base, sweepLoad).config;
     const srows: ServersRow[] = counts.map((n) => {
       const r = ex.simulate(`${n} servers`, { ...demandCfg, deployment: { kind: 'pooled', servers: n, router: 'jsq' } }, false);
       const att = r.fleet.slo?.attainment ?? null;

@@ -4,10 +4,9 @@
 import { costPerMillionTokens } from '../../econ/cost.js';
 import type { LengthDist } from '../../traffic/lengths.js';
 import type { DeploymentSpec, SimConfig, SizingRule } from '../config.js';
-import { resolvePrice, resolveScheduler } from '../run.js';
-import { demandByGroup, serversFor, SIZING_DEFAULTS } from '../sizing.js';
-import { makeStepTimeModel, serverCapacity, type RooflineSpec } from '../step-time.js';
-import { buildWorkload } from '../workload.js';
+import { serversForPeak } from '../sizing.js';
+import type { RooflineSpec } from '../step-time.js';
+import { planRun } from '../run.js';
 import { defaultParams, resolveParams, type Scenario, type ScenarioOptions, type ScenarioParam } from '../scenarios.js';
 
 /** Chat-like lengths (the Azure conversation trace's scale): prompt mean 1,000, output mean 200, CV 1. */
@@ -102,33 +101,25 @@ export interface RuleFleet {
  * i's requests do not depend on how many tenants there are.
  */
 export function reservedByRule(config: SimConfig, counts: readonly number[]): RuleFleet[] {
-  const w = buildWorkload(config);
   const dep = config.deployment as DeploymentSpec;
-  const rule: SizingRule = dep.sizing ?? {};
-  const T = w.tenants.length;
-  const identity = new Int32Array(T);
-  for (let i = 0; i < T; i++) identity[i] = i;
-  const demand = demandByGroup(w.columns, identity, T, w.durationS, rule);
-  const spec = config.stepTime!;
-  const model = makeStepTimeModel(spec, config.seed ?? 1);
-  const sched = resolveScheduler(config.scheduler, model);
-  const price = resolvePrice(config.price, spec, model);
-  const tp = spec.kind === 'roofline' ? (spec.tp ?? 1) : 1;
-  const span = Math.max(1, w.durationS);
+  const rule: SizingRule = { ...(dep.sizing ?? {}), method: 'peak' };
+  const plan = planRun({ ...config, deployment: { kind: 'reserved', sizing: rule } });
+  const T = plan.pools.length;
+  const span = Math.max(1, plan.workload.durationS);
+  const tp = plan.pools[0]?.gpusPerServer ?? 1;
+  const price = plan.pools[0]?.price.dollarsPerGpuHour ?? 0;
   const out: RuleFleet[] = [];
   let servers = 0;
-  let capTotal = 0;
+  let workS = 0;
   let output = 0;
   let requests = 0;
   let t = 0;
   for (const n of [...counts].sort((a, b) => a - b)) {
     for (; t < Math.min(n, T); t++) {
-      const d = demand[t]!;
-      const cap = serverCapacity(model, { maxBatch: sched.maxBatch, numBlocks: sched.kv.numBlocks, blockSize: sched.kv.blockSize }, d.meanPrompt, d.meanOutput);
-      const k = d.requests > 0 ? serversFor(d.peak, cap.tokensPerS, rule) : (rule.minServers ?? SIZING_DEFAULTS.minServers);
-      servers += k;
-      capTotal += k * cap.tokensPerS;
-      output += d.meanOutput * d.requests;
+      const d = plan.demand[t]!;
+      servers += serversForPeak(d.peak, rule);
+      workS += d.workS;
+      output += d.outputTokensPerS * span;
       requests += d.requests;
     }
     out.push({
@@ -136,8 +127,8 @@ export function reservedByRule(config: SimConfig, counts: readonly number[]): Ru
       requests,
       servers,
       gpus: servers * tp,
-      capacityUtilization: capTotal > 0 ? output / span / capTotal : NaN,
-      perMillionOutputTokens: costPerMillionTokens(servers * tp, price.dollarsPerGpuHour, output / span),
+      capacityUtilization: servers > 0 ? workS / (servers * span) : NaN,
+      perMillionOutputTokens: costPerMillionTokens(servers * tp, price, output / span),
     });
   }
   return out;

@@ -4,7 +4,7 @@
 import type { SimConfig, TenantGroup } from '../config.js';
 import { num } from '../report.js';
 import { registerScenario, ScenarioParamError, type Scenario } from '../scenarios.js';
-import { SIZING_RULE } from '../sizing.js';
+import { sizingRuleText } from '../sizing.js';
 import { CHAT_LENGTHS, CHAT_NOTE, DAY_NOTE, GPU_PARAM, UTIL_NOTE, ZONES, dayParam, params, pctText, roofline, scaleTz } from './common.js';
 
 interface MultiParams {
@@ -112,7 +112,7 @@ const multi: Scenario = {
     });
     const counts = zipfCounts(p.tenants, p.models);
     ex.note(`Customers per variant (Zipf popularity): ${counts.join(', ')}; each customer ${p.rate} requests/s on average (lognormal sizes, CV 1), a diurnal day (peak 1.6× its mean) in its own time zone.`);
-    ex.note(`Every variant is Llama 3.1 8B on ${p.gpu} (same speed); each pool is sized by the rule for its own demand and keeps at least one server. ${SIZING_RULE}`);
+    ex.note(`Every variant is Llama 3.1 8B on ${p.gpu} (same speed); each pool is sized by the rule for its own demand and keeps at least one server. ${sizingRuleText()}`);
     ex.note(`The report gives no figure here; the checks are directions: more servers, lower utilization. ${UTIL_NOTE}`);
     ex.note(CHAT_NOTE);
     ex.note(DAY_NOTE(p.dayH));

@@ -13,7 +13,7 @@ interface PeakParams {
 }
 
 /** Sized for the peak: the busiest 60 s window of the run at 100% of capacity. */
-const FOR_PEAK = { percentile: 100, windowS: 60, targetUtilization: 1 } as const;
+const FOR_PEAK = { method: 'peak', percentile: 100, windowS: 60, targetUtilization: 1 } as const;
 
 /** 24 hourly multipliers: two peak hours at 5× the daily mean, the rest level (14/22 each). */
 export const PEAK_5X_DAY = Array.from({ length: 24 }, (_, h) => (h === 13 || h === 14 ? 5 : 14 / 22));
@@ -50,7 +50,7 @@ function peakRun(
     id: 'premise',
     claim: premise.text,
     figure: 'premise: busiest minute ÷ mean demand (generated traffic)',
-    simulated: d.peakTokensPerS / d.meanTokensPerS,
+    simulated: d.peakServers / d.meanServers,
     low: premise.low,
     high: premise.high,
     unit: 'ratio',
@@ -64,7 +64,7 @@ function peakRun(
     low: claim.low,
     high: claim.high,
     unit: 'percent',
-    note: `${claim.note} A busiest minute of ${num(d.peakTokensPerS)} output tokens/s is ${num(d.peakTokensPerS / r.pools[0]!.capacityPerServer.tokensPerS)} servers' worth (one serves ${num(r.pools[0]!.capacityPerServer.tokensPerS)}), rounded up to ${num(f.servers.mean)}.`,
+    note: `${claim.note} A busiest minute of ${num(d.peakServers)} servers' worth of work (one serves ${num(r.pools[0]!.capacityPerServer.tokensPerS)} output tokens/s), rounded up to ${num(f.servers.mean)}.`,
   });
   ex.note(`Traffic: ${p.rate} requests/s on average over the day, following the day's profile by hour (${multipliers.map((m) => +m.toFixed(2)).join(', ')} × the mean), Poisson within each hour.`);
   ex.note('Sizing: for the peak: servers = ceil(busiest 60 s window of output tokens/s ÷ one server\'s capacity), no headroom.');

@@ -3,7 +3,7 @@
 import type { SimConfig } from '../config.js';
 import { num } from '../report.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
-import { SIZING_RULE } from '../sizing.js';
+import { sizingRuleText } from '../sizing.js';
 import type { TenantsRow } from '../sweep.js';
 import {
   BUSINESS_DAY,
@@ -143,7 +143,7 @@ const pooling: Scenario = {
       low: 0.6,
       high: 0.85,
       unit: 'percent',
-      note: `a fixed fleet of ${num(f.servers.mean)} servers sized by the rule; the pooled demand's p99 minute is ${num(d.peakTokensPerS / d.meanTokensPerS)}× its mean; SLO attainment ${f.slo ? pctText(f.slo.attainment) : '—'} (TTFT ≤ 2 s, TPOT ≤ 100 ms).`,
+      note: `a fixed fleet of ${num(f.servers.mean)} servers sized by the rule; the pooled demand's p99 minute is ${num(d.peakServers / d.meanServers)}× its mean; SLO attainment ${f.slo ? pctText(f.slo.attainment) : '—'} (TTFT ≤ 2 s, TPOT ≤ 100 ms).`,
     });
     ex.check({
       id: 'autoscaled-utilization',
@@ -167,7 +167,7 @@ const pooling: Scenario = {
     ex.note(
       `Customers: ${p.tenants}, ${p.rate} requests/s each on average (lognormal sizes, CV ${p.spread}), each with a business-hours day (peak ≈ 2× its mean) in its own time zone: ${ZONES[p.zones]!.label} (${ZONES[p.zones]!.tz.join(', ')} h from UTC, cycled).`,
     );
-    ex.note(`Sizing, pooled and reserved alike: ${SIZING_RULE}`);
+    ex.note(`Sizing, pooled and reserved alike: ${sizingRuleText()}`);
     ex.note(`The autoscaled pool shows what elasticity adds to multiplexing; its figure follows its target (${pctText(AUTOSCALE_TARGET)}), less what the provisioning delay and the scale-down delay cost. On a compressed day the daily ramps are steeper than real ones, which makes the delays cost more.`);
     ex.note(`Measured (pooled): capacity utilization ${pctText(f.capacityUtilization)}, time utilization ${pctText(f.timeUtilization)}. ${UTIL_NOTE}`);
     ex.note(

@@ -6,7 +6,7 @@ import { diurnalPhaseForPeak } from '../../traffic/arrivals.js';
 import type { SimConfig } from '../config.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
 import { num } from '../report.js';
-import { SIZING_RULE } from '../sizing.js';
+import { sizingRuleText } from '../sizing.js';
 import { BUSINESS_DAY, CHAT_LENGTHS, CHAT_NOTE, DAY_NOTE, GPU_PARAM, MODEL_PARAM, UTIL_NOTE, dayParam, params, pctText, roofline, scaleTz } from './common.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ const startup: Scenario = {
       note: `${num(f.servers.mean)} server(s) for a mean of ${num(r.workload.offeredOutputTokensPerS)} output tokens/s; one server serves ${num(r.pools[0]!.capacityPerServer.tokensPerS)} at capacity.`,
     });
     ex.note(`Traffic: ${p.rate} requests/s on average: a business-hours day in UTC−5 (peak ≈ 2× the mean) plus ${Math.round(100 * p.burst)}% of the requests in 2-minute bursts about every 40 minutes.`);
-    ex.note(`Sizing: ${SIZING_RULE}`);
+    ex.note(`Sizing: ${sizingRuleText()}`);
     ex.note(`Measured: capacity utilization ${pctText(f.capacityUtilization)}, time utilization ${pctText(f.timeUtilization)}. ${UTIL_NOTE}`);
     ex.note('The figure depends on the startup\'s size against one server: a smaller startup still pays for a whole server (lower utilization); a larger one rounds less (higher). Change "Mean requests/s" to see it.');
     ex.note(CHAT_NOTE);
@@ -127,10 +127,10 @@ const mature: Scenario = {
       low: 0.4,
       high: 0.6,
       unit: 'percent',
-      note: `${num(f.servers.mean)} servers; the rule's peak is ${num(r.pools[0]!.demand.peakTokensPerS / r.pools[0]!.demand.meanTokensPerS)}× the mean demand.`,
+      note: `${num(f.servers.mean)} servers; the rule's peak is ${num(r.pools[0]!.demand.peakServers / r.pools[0]!.demand.meanServers)}× the mean demand.`,
     });
     ex.note(`Traffic: ${p.rate} requests/s on average, Poisson, one region's day (sinusoid, peak ${1 + p.amplitude}× and trough ${1 - p.amplitude}× the mean, at 14:00).`);
-    ex.note(`Sizing: ${SIZING_RULE}`);
+    ex.note(`Sizing: ${sizingRuleText()}`);
     ex.note(`Measured: capacity utilization ${pctText(f.capacityUtilization)}, time utilization ${pctText(f.timeUtilization)}. ${UTIL_NOTE}`);
     ex.note(CHAT_NOTE);
     ex.note(DAY_NOTE(p.dayH));
