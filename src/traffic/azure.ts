@@ -4,7 +4,7 @@
 // TIMESTAMP is UTC with up to 7 fractional digits (100 ns). It is parsed exactly: whole
 // seconds from the date parts, the fraction as an integer count of 100 ns ticks, so arrivals
 // are (ticks − first ticks) / 1e7 with a single rounding, not differences of large floats.
-import { badRow, checkCsvHeader, finishTrace, forEachLine, parseCount, plainUint, type BadRow } from './parse-common.js';
+import { badRow, checkCsvHeader, finishTrace, forEachLine, parseCount, plainUint, splitCsv, type BadRow } from './parse-common.js';
 import type { Trace, TraceRequest } from './types.js';
 
 export const AZURE_HEADER = ['TIMESTAMP', 'ContextTokens', 'GeneratedTokens'] as const;
@@ -89,36 +89,52 @@ export function parseAzureCsv(text: string, source: string): Trace {
   const badRows: BadRow[] = [];
   let baseSeconds = NaN; // epoch seconds of the first good row; raw arrivals are ticks from it
   if (!/\S/.test(text)) checkCsvHeader(source, '', AZURE_HEADER, 'Azure LLM trace');
-  forEachLine(text, (line, lineNo) => {
+  forEachLine(text, (row, lineNo) => {
+    let line = row;
     if (lineNo === 1) {
       checkCsvHeader(source, line, AZURE_HEADER, 'Azure LLM trace');
       return;
     }
     if (line.trim() === '') {
-      badRows.push(badRow(lineNo, 'blank line', line));
+      badRows.push(badRow(lineNo, 'blank line', row));
       return;
     }
-    const c1 = line.indexOf(',');
-    const c2 = c1 < 0 ? -1 : line.indexOf(',', c1 + 1);
-    if (c2 < 0 || line.indexOf(',', c2 + 1) >= 0) {
-      badRows.push(badRow(lineNo, `expected 3 fields, found ${line.split(',').length}`, line));
-      return;
+    let c1: number;
+    let c2: number;
+    if (line.indexOf('"') >= 0) {
+      // RFC 4180 quotes: the fields unquoted, joined; c1 and c2 mark the field boundaries (a
+      // quoted field may hold a comma, which then fails its number check by name).
+      const f = splitCsv(line);
+      if (f.length !== 3) {
+        badRows.push(badRow(lineNo, `expected 3 fields, found ${f.length}`, row));
+        return;
+      }
+      line = f.join(',');
+      c1 = f[0]!.length;
+      c2 = c1 + 1 + f[1]!.length;
+    } else {
+      c1 = line.indexOf(',');
+      c2 = c1 < 0 ? -1 : line.indexOf(',', c1 + 1);
+      if (c2 < 0 || line.indexOf(',', c2 + 1) >= 0) {
+        badRows.push(badRow(lineNo, `expected 3 fields, found ${line.split(',').length}`, row));
+        return;
+      }
     }
     const tsErr = parseTimestampAt(line, 0, c1);
     if (tsErr) {
-      badRows.push(badRow(lineNo, tsErr, line));
+      badRows.push(badRow(lineNo, tsErr, row));
       return;
     }
     let prompt: number | string = plainUint(line, c1 + 1, c2);
     if (prompt < 0) prompt = parseCount(line.slice(c1 + 1, c2), 'ContextTokens');
     if (typeof prompt === 'string') {
-      badRows.push(badRow(lineNo, prompt, line));
+      badRows.push(badRow(lineNo, prompt, row));
       return;
     }
     let output: number | string = plainUint(line, c2 + 1, line.length);
     if (output < 0) output = parseCount(line.slice(c2 + 1), 'GeneratedTokens');
     if (typeof output === 'string') {
-      badRows.push(badRow(lineNo, output, line));
+      badRows.push(badRow(lineNo, output, row));
       return;
     }
     if (Number.isNaN(baseSeconds)) baseSeconds = ts.epochSeconds;

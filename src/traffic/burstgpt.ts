@@ -105,5 +105,9 @@ export function parseBurstGptCsv(text: string, source: string, options: BurstGpt
   });
   const notes: string[] = [];
   if (failuresKept > 0) notes.push(`${failuresKept} failed requests (Response tokens 0) kept with failed: true`);
+  if (models) {
+    const absent = [...models].filter((m) => !modelNames.has(m));
+    if (absent.length > 0) notes.push(`selected model${absent.length === 1 ? '' : 's'} ${absent.map((m) => `'${m}'`).join(', ')} not in the file (models seen: ${[...modelNames.keys()].join(', ')})`);
+  }
   return finishTrace(source, 'burstgpt', requests, badRows, 1, { skipped: skipped.list(), notes });
 }

@@ -342,9 +342,9 @@ describe('format detection', () => {
   it('names the supported formats when it cannot tell', () => {
     for (const text of ['time,in,out\n1,2,3\n', '', '{"foo": 1}\n']) {
       const e = parseError(() => parseTraceAuto(text, 'what.txt'));
-      expect(e.message).toMatch(/^what\.txt: unrecognised trace format/);
+      expect(e.message).toMatch(/^what\.txt: cannot tell the trace format: /);
       for (const s of Object.values(SUPPORTED_FORMATS)) expect(e.message).toContain(s);
     }
-    expect(parseError(() => parseTraceAuto('time,in,out\n', 'w')).message).toContain("first line 'time,in,out'");
+    expect(parseError(() => parseTraceAuto('time,in,out\n', 'w')).message).toContain("line 1 'time,in,out' is neither");
   });
 });
