@@ -285,7 +285,7 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
       }
       return;
     case 'roofline': {
-      if (!c.obj(v, path, ['kind', 'gpu', 'model', 'tp', 'weights', 'kvCache', 'efficiency', 'memoryFraction'])) return;
+      if (!c.obj(v, path, ['kind', 'gpu', 'model', 'tp', 'weights', 'kvCache', 'efficiency', 'memoryFraction', 'activationReserveGiB'])) return;
       c.str(v, 'gpu', path, true);
       c.str(v, 'model', path, true);
       if (typeof v.gpu === 'string' && v.gpu && !findGpu(v.gpu)) c.fail(`${path}.gpu`, `unknown GPU ${show(v.gpu)} (known: ${GPU_SPECS.map((g) => g.id).join(', ')})`);
@@ -296,10 +296,11 @@ function checkStepTime(c: Checker, v: unknown, path: string): void {
       c.oneOf(v, 'weights', path, ['bf16', 'fp8']);
       c.oneOf(v, 'kvCache', path, ['bf16', 'fp8']);
       c.num(v, 'memoryFraction', path, { gt: 0, max: 1 });
-      if (v.efficiency !== undefined && c.obj(v.efficiency, `${path}.efficiency`, ['bandwidth', 'flops', 'overheadS'])) {
-        c.num(v.efficiency, 'bandwidth', `${path}.efficiency`, { gt: 0, max: 1 });
-        c.num(v.efficiency, 'flops', `${path}.efficiency`, { gt: 0, max: 1 });
-        c.num(v.efficiency, 'overheadS', `${path}.efficiency`, { min: 0 });
+      c.num(v, 'activationReserveGiB', path, { min: 0 });
+      const effKeys = ['bandwidth', 'flops', 'attention', 'link', 'collectiveLatencyS', 'kernelS', 'overheadS'];
+      if (v.efficiency !== undefined && c.obj(v.efficiency, `${path}.efficiency`, effKeys)) {
+        for (const k of ['bandwidth', 'flops', 'attention', 'link']) c.num(v.efficiency, k, `${path}.efficiency`, { gt: 0, max: 1 });
+        for (const k of ['collectiveLatencyS', 'kernelS', 'overheadS']) c.num(v.efficiency, k, `${path}.efficiency`, { min: 0 });
       }
       return;
     }

@@ -6,14 +6,15 @@
 //   factor drawn from the calibration's own actual ÷ fitted ratios (k equal-count groups, each
 //   its mean), so a device whose steps vary (a loaded machine, clock changes) queues in the
 //   simulation as it did live: waiting for a step in flight depends on E[S²], not only E[S].
-// - roofline: a named GPU running a named model (specs.ts) with tensor parallelism tp:
-//     bytes  = weight bytes / tp + contextTokens · KV bytes per token / tp
-//     flops  = (2 · params · tokens + 4 · layers · hidden · attended pairs) / tp
-//     busy   = overhead + max(bytes / (bandwidth · bwEfficiency), flops / (peak · flopEfficiency))
-//   Weights are read once per step whatever the batch (what makes batching pay); every sequence
-//   reads its whole KV context; "attended pairs" counts query-key pairs (a decode at context n
-//   attends n positions, a prefill chunk of k tokens starting at s attends k·s + k(k+1)/2).
-//   The peak is the fp8 one when weights are fp8 and the GPU has fp8 tensor cores.
+// - roofline: a named GPU running a named model (specs.ts) with tensor parallelism tp: per step,
+//   the sum over the kernels the GPU runs (weight GEMMs from the layer shapes, attention, the LM
+//   head over sampled tokens only, elementwise ops, all-reduces over NVLink when tp > 1), each
+//   (t_mem² + t_compute²)^½ of its bytes over bandwidth · eff and FLOPs over peak · eff. Weights
+//   are read once per step whatever the batch (what makes batching pay); every sequence reads its
+//   whole KV context; "attended pairs" counts query-key pairs (a decode at context n attends n
+//   positions, a prefill chunk of k tokens starting at s attends k·s + k(k+1)/2). The GEMM peak
+//   is the fp8 one when weights are fp8 and the GPU has fp8 tensor cores. RooflineModel below has
+//   the terms; docs/roofline.md the sources and the check against Vidur's profiled A100 steps.
 // - fixed: a per-request service time (deterministic, or exponential with mean S, drawn from a
 //   hash of the run's seed and the request id), for the textbook queues at batch size 1. A step
 //   charges each of its requests S_i · tokens / (prompt + maxOutput - 1): a request that is never
@@ -37,6 +38,8 @@ export interface StepShape {
   contextTokens: number;
   /** Σ over sequences of query-key pairs attended (see the file header). */
   attendedPairs: number;
+  /** Tokens sampled (decodes and prompts that end in the step); default: every sequence samples. */
+  sampledTokens?: number;
 }
 
 export interface CalibratedFit {
@@ -101,12 +104,21 @@ export interface CalibratedSpec {
   noise?: StepNoise;
 }
 
+/** Fractions of the datasheet peaks reached, and fixed costs; defaults and sources: ROOFLINE_DEFAULTS. */
 export interface RooflineEfficiency {
-  /** Fraction of peak memory bandwidth reached (default 0.7). */
+  /** Fraction of peak memory bandwidth reached (default 0.75). */
   bandwidth?: number;
-  /** Fraction of peak FLOPs reached (default 0.5). */
+  /** Fraction of peak tensor FLOPs the weight GEMMs reach (default 0.68). */
   flops?: number;
-  /** Fixed cost per step, s: launch, scheduling, sampling, TP communication (default 0.003). */
+  /** Fraction of peak bf16 FLOPs attention reaches (default 0.15). */
+  attention?: number;
+  /** Fraction of the GPU-to-GPU link bandwidth a collective reaches (default 0.8). */
+  link?: number;
+  /** Latency of one collective, s (default 70 µs). */
+  collectiveLatencyS?: number;
+  /** Floor of each small per-layer kernel, s (default 6 µs). */
+  kernelS?: number;
+  /** CPU cost per step not hidden behind the GPU, s (default 0). */
   overheadS?: number;
 }
 
@@ -116,13 +128,15 @@ export interface RooflineSpec {
   model: string;
   /** Tensor-parallel degree: GPUs per replica (default 1). */
   tp?: number;
-  /** Weight dtype (default bf16). */
+  /** Weight dtype of the linear layers (default bf16; embeddings and LM head stay bf16). */
   weights?: WeightDtype;
   /** KV cache dtype (default bf16). */
   kvCache?: WeightDtype;
   efficiency?: RooflineEfficiency;
-  /** Fraction of GPU memory the engine may use, weights + KV (default 0.9, vLLM's default). */
+  /** Fraction of each GPU's memory the engine may use, weights + KV + activations (default 0.9, vLLM's default). */
   memoryFraction?: number;
+  /** Memory per GPU kept from the KV cache for activations and buffers, GiB (default: vLLM's profile run, see RooflineModel). */
+  activationReserveGiB?: number;
 }
 
 export type ServiceDistribution = 'exponential' | 'deterministic';
@@ -231,63 +245,217 @@ export class CalibratedModel implements StepTimeModel {
 
 // ---------------------------------------------------------------------------------------------
 
-export const ROOFLINE_DEFAULTS = { bandwidth: 0.7, flops: 0.5, overheadS: 0.003, memoryFraction: 0.9 } as const;
+/**
+ * Defaults of the roofline model. The efficiencies are fractions of the datasheet peaks; where a
+ * figure was fitted, it was fitted to the Vidur A100 Llama-3-70B TP2 profile's fitting half
+ * (decode at contexts 512 and 1024, prefill up to 1,024 tokens), each on its own operator column
+ * (docs/roofline.md gives the fit and the held-out check).
+ * - bandwidth 0.75: weight-streaming GEMMs at batch 1 (Vidur's MLP and projection times; 0.754).
+ * - flops 0.68: bf16 GEMMs (MLP and projections at 128–1,024 tokens; 0.685).
+ * - attention 0.15: attention FLOPs (4 · head dim per query-key pair and head, causal pairs only)
+ *   of Vidur's FlashAttention profile (0.144); FlashAttention-2 publishes 0.4–0.6 on A100 for long
+ *   causal sequences, so long prefills may be faster than this on newer kernels.
+ * - overlap 2: the exponent p of t = (t_mem^p + t_compute^p)^(1/p), fitted with the GEMMs (2.03).
+ * - kernelS 6 µs: the floor of each small per-layer kernel (norms, RoPE, KV write, attention,
+ *   SwiGLU), Vidur's ops at batch 1 (5.9 and 6.0 µs).
+ * - collectiveLatencyS 70 µs and link 0.8: per all-reduce, from Vidur's all-reduce column (70 µs
+ *   fitted); link 0.8 of the NVLink line rate is NCCL's effective rate (NCCL maintainers: about 20%
+ *   protocol overhead; nccl-tests on 8×A100 show a bus bandwidth of ~200–230 GB/s of 300).
+ * - overheadS 0: the CPU's share of a step (scheduling, sampling) overlaps the GPU in vLLM V1, and
+ *   the reference leaves it out; set it to charge one.
+ * - memoryFraction 0.9: vLLM's gpu_memory_utilization default.
+ */
+export const ROOFLINE_DEFAULTS = {
+  bandwidth: 0.75,
+  flops: 0.68,
+  attention: 0.15,
+  overlap: 2,
+  kernelS: 6e-6,
+  collectiveLatencyS: 70e-6,
+  link: 0.8,
+  overheadS: 0,
+  memoryFraction: 0.9,
+} as const;
 
+/** Small kernels per layer that cost at least kernelS each: 2 add+RMSNorm, RoPE, KV write, attention, SwiGLU. */
+const SMALL_KERNELS_PER_LAYER = 6;
+/** Activations and collectives are bf16. */
+const ACT_BYTES = 2;
+const GiB = 2 ** 30;
+/**
+ * vLLM sizes the KV cache after a profile run of max_num_batched_tokens tokens and max_num_seqs
+ * sampled rows; the default reserve is that run's peak activations (8,192 tokens, 256 rows) plus
+ * 1 GiB for memory outside PyTorch and CUDA graphs (NCCL and cuBLAS buffers; an assumption: vLLM
+ * logs 0.1–0.5 GiB of non-torch memory and about as much for graphs).
+ */
+const PROFILE_TOKENS = 8192;
+const PROFILE_SEQS = 256;
+const NON_TORCH_BYTES = 1 * GiB;
+
+/** One weight matmul of a layer, on one GPU: (tokens, in) × (in, out). */
+interface Gemm {
+  weightBytes: number;
+  flopsPerToken: number;
+  /** Activation bytes read and written per token. */
+  actBytesPerToken: number;
+}
+
+/**
+ * The roofline model: per step, the time of every kernel the GPU runs, from the model's layer
+ * shapes on one tensor-parallel shard (the slowest GPU of the replica is any GPU: shards are equal).
+ * - Weight GEMMs (QKV, O, gate+up, down per layer; the LM head only over sampled tokens): bytes =
+ *   weights + activations, FLOPs = 2 · tokens · weights; t = (t_mem^p + t_flop^p)^(1/p), p = 2.
+ *   A plain max(t_mem, t_flop) is exact only far from the ridge point; measured GEMMs slow down
+ *   well before it (tiles wait on loads they cannot hide), and the p-norm follows that curve
+ *   (Vidur: 57 → 87 ms from batch 1 to 128; max would give 57 → 60).
+ * - Attention per layer: bytes = KV of every context position (read) + new K/V (written) + Q and
+ *   output; FLOPs = 4 · head dim · heads per GPU · attended query-key pairs; same p-norm.
+ * - Elementwise (memory bound): embedding rows gathered, add+RMSNorm twice, RoPE, SwiGLU, each
+ *   per token; plus a floor of kernelS for each small kernel of each layer.
+ * - Tensor parallelism (tp > 1): 2 all-reduces per layer and 1 after the vocab-parallel
+ *   embedding, of tokens × hidden × 2 bytes, each latency + 2(tp−1)/tp · bytes / (link · eff)
+ *   (ring), and an all-gather of the sampled logits.
+ * - Per-step overhead (CPU), 0 by default.
+ * KV heads are split over the shards (replicated when tp > kvHeads).
+ */
 export class RooflineModel implements StepTimeModel {
   readonly gpu: GpuSpec;
   readonly model: ModelSpec;
   readonly tp: number;
-  /** Weight bytes of the whole model. */
+  /** Weight bytes of the whole model (linear layers in the weight dtype; embeddings, LM head, norms bf16). */
   readonly weightBytes: number;
+  /** Weight bytes one GPU holds. */
+  readonly weightBytesPerGpu: number;
   /** KV bytes per token, all layers, all shards. */
   readonly kvBytesPerToken: number;
-  private readonly bytesFixed: number;
-  private readonly bytesPerContext: number;
-  private readonly flopsPerToken: number;
-  private readonly flopsPerPair: number;
+  /** KV bytes per token one GPU holds, all layers. */
+  readonly kvBytesPerTokenPerGpu: number;
+  /** Memory held back from the KV cache on each GPU for activations and buffers, bytes. */
+  readonly reserveBytesPerGpu: number;
+  private readonly gemms: Gemm[];
+  private readonly head: Gemm;
+  private readonly layers: number;
+  private readonly kvPerLayer: number;
+  private readonly qoBytesPerToken: number;
+  private readonly attnFlopsPerPair: number;
+  private readonly elemBytesPerToken: number;
+  private readonly kernelFloor: number;
+  private readonly collectives: number;
+  private readonly collectiveLatency: number;
+  private readonly commPerToken: number;
+  private readonly gatherPerSampled: number;
   private readonly bandwidth: number;
   private readonly peak: number;
+  private readonly attnPeak: number;
+  private readonly p: number;
   private readonly overhead: number;
 
   constructor(readonly spec: RooflineSpec) {
     this.gpu = gpuSpec(spec.gpu);
-    this.model = modelSpec(spec.model);
-    this.tp = spec.tp ?? 1;
+    const m = (this.model = modelSpec(spec.model));
+    const tp = (this.tp = spec.tp ?? 1);
     const weights = spec.weights ?? 'bf16';
+    const kvDtype = spec.kvCache ?? 'bf16';
     const eff = spec.efficiency ?? {};
-    this.weightBytes = this.model.params * DTYPE_BYTES[weights];
-    this.kvBytesPerToken = kvBytesPerToken(this.model, spec.kvCache ?? 'bf16');
-    this.bytesFixed = this.weightBytes / this.tp;
-    this.bytesPerContext = this.kvBytesPerToken / this.tp;
-    this.flopsPerToken = (2 * this.model.params) / this.tp;
-    this.flopsPerPair = (4 * this.model.layers * this.model.hidden) / this.tp;
+    const wb = DTYPE_BYTES[weights];
+    const h = m.hidden;
+    const hq = m.heads / tp;
+    const hk = Math.ceil(m.kvHeads / tp);
+    const ip = m.intermediate / tp;
+    const vp = m.vocab / tp;
+    const d = m.headDim;
+    const gemm = (inDim: number, outDim: number, bytes = wb): Gemm => ({ weightBytes: inDim * outDim * bytes, flopsPerToken: 2 * inDim * outDim, actBytesPerToken: (inDim + outDim) * ACT_BYTES });
+    this.gemms = [gemm(h, (hq + 2 * hk) * d), gemm(hq * d, h), gemm(h, 2 * ip), gemm(ip, h)];
+    this.head = gemm(h, vp, DTYPE_BYTES.bf16);
+    this.layers = m.layers;
+
+    const norms = (2 * m.layers + 1) * h * DTYPE_BYTES.bf16;
+    const embed = m.vocab * h * DTYPE_BYTES.bf16;
+    const fullLayer = h * (m.heads + 2 * m.kvHeads) * d + m.heads * d * h + 3 * h * m.intermediate;
+    this.weightBytes = m.layers * fullLayer * wb + norms + embed * (m.tiedEmbeddings ? 1 : 2);
+    const layerPerGpu = this.gemms.reduce((s, g) => s + g.weightBytes, 0);
+    this.weightBytesPerGpu = m.layers * layerPerGpu + norms + (embed / tp) * (m.tiedEmbeddings ? 1 : 2);
+
+    this.kvBytesPerToken = kvBytesPerToken(m, kvDtype);
+    this.kvPerLayer = 2 * hk * d * DTYPE_BYTES[kvDtype];
+    this.kvBytesPerTokenPerGpu = m.layers * this.kvPerLayer;
+    this.qoBytesPerToken = 2 * hq * d * ACT_BYTES;
+    this.attnFlopsPerPair = 4 * hq * d;
+    // Per layer: add+RMSNorm twice (read x and residual, write both), RoPE on Q and K (read,
+    // write), SwiGLU (read gate and up, write one); the embedding gathers a row per token.
+    this.elemBytesPerToken = m.layers * ACT_BYTES * (8 * h + 2 * (hq + hk) * d + 3 * ip) + h * (DTYPE_BYTES.bf16 + ACT_BYTES);
+    this.kernelFloor = m.layers * SMALL_KERNELS_PER_LAYER * (eff.kernelS ?? ROOFLINE_DEFAULTS.kernelS);
+
+    const link = this.gpu.linkBandwidth * (eff.link ?? ROOFLINE_DEFAULTS.link);
+    this.collectives = tp > 1 ? 2 * m.layers + 1 : 0;
+    this.collectiveLatency = eff.collectiveLatencyS ?? ROOFLINE_DEFAULTS.collectiveLatencyS;
+    this.commPerToken = tp > 1 ? (((2 * (tp - 1)) / tp) * h * ACT_BYTES) / link : 0;
+    this.gatherPerSampled = tp > 1 ? (((tp - 1) / tp) * m.vocab * ACT_BYTES) / link : 0;
+
     this.bandwidth = this.gpu.memoryBandwidth * (eff.bandwidth ?? ROOFLINE_DEFAULTS.bandwidth);
     const fp8 = weights === 'fp8' && this.gpu.fp8Flops !== undefined;
     this.peak = (fp8 ? this.gpu.fp8Flops! : this.gpu.bf16Flops) * (eff.flops ?? ROOFLINE_DEFAULTS.flops);
+    this.attnPeak = this.gpu.bf16Flops * (eff.attention ?? ROOFLINE_DEFAULTS.attention);
+    this.p = ROOFLINE_DEFAULTS.overlap;
     this.overhead = eff.overheadS ?? ROOFLINE_DEFAULTS.overheadS;
+
+    // The profile run's peak: per token the residual, the normed hidden and the MLP's gate, up and
+    // product; per sampled row fp32 logits and probabilities over the whole vocabulary.
+    const act = PROFILE_TOKENS * ACT_BYTES * (2 * h + 3 * ip) + PROFILE_SEQS * m.vocab * 4 * 2;
+    this.reserveBytesPerGpu = spec.activationReserveGiB !== undefined ? spec.activationReserveGiB * GiB : act + NON_TORCH_BYTES;
   }
 
-  /** KV blocks of `blockSize` positions that fit beside the weights on tp GPUs. */
+  /**
+   * KV blocks of `blockSize` positions per replica: on each GPU, memoryFraction of its memory less
+   * its weights and the activation reserve, over that GPU's KV bytes per block.
+   */
   kvBlocks(blockSize: number): number {
-    const usable = (this.spec.memoryFraction ?? ROOFLINE_DEFAULTS.memoryFraction) * this.gpu.memoryBytes * this.tp - this.weightBytes;
-    return Math.floor(usable / (this.kvBytesPerToken * blockSize));
+    const usable = (this.spec.memoryFraction ?? ROOFLINE_DEFAULTS.memoryFraction) * this.gpu.memoryBytes - this.weightBytesPerGpu - this.reserveBytesPerGpu;
+    return Math.max(0, Math.floor(usable / (this.kvBytesPerTokenPerGpu * blockSize)));
   }
 
-  private time(tokens: number, context: number, pairs: number): number {
-    const mem = (this.bytesFixed + context * this.bytesPerContext) / this.bandwidth;
-    const comp = (this.flopsPerToken * tokens + this.flopsPerPair * pairs) / this.peak;
-    return this.overhead + (mem > comp ? mem : comp);
+  /** (a^p + b^p)^(1/p); p = 2 takes the fast path. */
+  private combine(a: number, b: number): number {
+    return this.p === 2 ? Math.sqrt(a * a + b * b) : (a ** this.p + b ** this.p) ** (1 / this.p);
+  }
+
+  /** Busy seconds of a step: `tokens` fed, `sampled` of them sampled, attention over `context` positions and `pairs` query-key pairs. */
+  private time(tokens: number, sampled: number, context: number, pairs: number): number {
+    if (tokens <= 0) return Math.max(MIN_STEP_S, this.overhead);
+    const bw = this.bandwidth;
+    let layer = 0;
+    for (const g of this.gemms) layer += this.combine((g.weightBytes + tokens * g.actBytesPerToken) / bw, (tokens * g.flopsPerToken) / this.peak);
+    const attn = this.combine(((context + tokens) * this.kvPerLayer + tokens * this.qoBytesPerToken) / bw, (pairs * this.attnFlopsPerPair) / this.attnPeak);
+    let t = this.layers * (layer + attn) + (tokens * this.elemBytesPerToken) / bw + this.kernelFloor;
+    if (sampled > 0) {
+      const hd = this.head;
+      t += this.combine((hd.weightBytes + sampled * hd.actBytesPerToken) / bw, (sampled * hd.flopsPerToken) / this.peak);
+    }
+    if (this.collectives > 0) {
+      t += this.collectives * (this.collectiveLatency + tokens * this.commPerToken);
+      if (sampled > 0) t += this.collectiveLatency + sampled * this.gatherPerSampled;
+    }
+    return this.overhead + t;
   }
 
   stepTime(plan: StepPlan): number {
-    return this.time(plan.decodeTokens + plan.prefillTokens, plan.contextTokens, attendedPairs(plan));
+    return this.time(plan.decodeTokens + plan.prefillTokens, plan.sampledTokens, plan.contextTokens, attendedPairs(plan));
   }
   shapeTime(x: StepShape): number {
-    return this.time(x.decodeTokens + x.prefillTokens, x.contextTokens, x.attendedPairs);
+    // Without sampledTokens every decode samples and so does every prefill sequence (each taken
+    // to end its prompt in this step, as a whole-prompt capacity estimate does).
+    const sampled = x.sampledTokens ?? x.decodeTokens + Math.max(0, x.batchSize - x.decodeTokens);
+    return this.time(x.decodeTokens + x.prefillTokens, sampled, x.contextTokens, x.attendedPairs);
   }
   describe(): string {
     const s = this.spec;
-    return `roofline: ${this.model.label} on ${this.tp > 1 ? `${this.tp}× ` : ''}${this.gpu.label}, ${s.weights ?? 'bf16'} weights`;
+    const e = s.efficiency ?? {};
+    const pct = (v: number) => `${Math.round(100 * v)}%`;
+    return (
+      `roofline: ${this.model.label} on ${this.tp > 1 ? `${this.tp}× ` : ''}${this.gpu.label}, ${s.weights ?? 'bf16'} weights ` +
+      `(${pct(e.bandwidth ?? ROOFLINE_DEFAULTS.bandwidth)} of bandwidth, ${pct(e.flops ?? ROOFLINE_DEFAULTS.flops)} of GEMM and ${pct(e.attention ?? ROOFLINE_DEFAULTS.attention)} of attention peak` +
+      `${this.tp > 1 ? `, ${pct(e.link ?? ROOFLINE_DEFAULTS.link)} of link` : ''})`
+    );
   }
 }
 
