@@ -8,8 +8,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, intArg } from './args.js';
-import { parseTraceAuto } from '../traffic/auto.js';
+import { formatTraceReport, traceReport, type TraceReport } from '../traffic/report.js';
 import type { Trace } from '../traffic/types.js';
+import { parseTraceUse, traceUses } from '../sim/workload.js';
 import type { StepRecord } from '../metrics/records.js';
 import type { CalibrationOptions } from '../sim/calibrate.js';
 import '../sim/scenarios/index.js';
@@ -48,30 +49,23 @@ export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [
       --tenant-rows N tenant rows printed (default 10; the JSON has all)
       --list          lists the named scenarios`;
 
-/** Trace paths a config names (tenant traces and trace-resampled lengths). */
-export function tracePaths(config: SimConfig): string[] {
-  const out = new Set<string>();
-  for (const g of config.tenants ?? []) {
-    if (g.trace) out.add(g.trace.path);
-    if (g.lengths?.kind === 'trace') out.add(g.lengths.path);
-  }
-  return [...out];
-}
-
-/** Reads and parses the traces a config names, relative to `baseDir`; notes bad rows on stderr. */
-export function loadTraces(config: SimConfig, baseDir: string, log: (s: string) => void): Map<string, Trace> {
+/**
+ * Reads and parses the traces a config names (relative to `baseDir`), each with the parser
+ * options its source sets, keyed as WorkloadInputs.traces expects (traceKey).
+ */
+export function loadTraces(config: SimConfig, baseDir: string): Map<string, Trace> {
   const traces = new Map<string, Trace>();
-  for (const p of tracePaths(config)) {
-    const file = isAbsolute(p) ? p : resolve(baseDir, p);
-    if (!existsSync(file)) throw new UsageError(`trace file not found: ${p} (looked for ${file})`);
-    const t = parseTraceAuto(readFileSync(file, 'utf8'), p);
-    if (t.badRows.length > 0) {
-      const b = t.badRows[0]!;
-      log(`trace ${p}: ${t.badRows.length} bad rows left out (first: line ${b.line}, ${b.reason})\n`);
-    }
-    traces.set(p, t);
+  for (const use of traceUses(config)) {
+    const file = isAbsolute(use.path) ? use.path : resolve(baseDir, use.path);
+    if (!existsSync(file)) throw new UsageError(`trace file not found: ${use.path} (looked for ${file}; named by ${use.field})`);
+    traces.set(use.key, parseTraceUse(use, readFileSync(file, 'utf8')));
   }
   return traces;
+}
+
+/** The trace reports as printed lines (each file's rows, requests, bad and skipped rows, notes). */
+function traceLines(reports: readonly TraceReport[]): string {
+  return reports.length === 0 ? '' : `\n${reports.map((r) => `${formatTraceReport(r).join('\n')}\n`).join('')}`;
 }
 
 function readSteps(file: string): StepRecord[] {
@@ -205,7 +199,7 @@ export async function runSim(argv: string[]): Promise<number> {
     );
     config = { ...config, stepTime: spec };
   }
-  const traces = loadTraces(config, baseDir, log);
+  const traces = loadTraces(config, baseDir);
   const tenantRows = intArg('tenant-rows', values['tenant-rows'], 10, 0);
 
   let lastShown = -1;
@@ -225,11 +219,12 @@ export async function runSim(argv: string[]): Promise<number> {
     if (!config.sweep) throw new UsageError('--sweep: the config has no sweep');
     const runs = config.sweep.values.length;
     const sweep = runSweep(config, config.sweep, { traces, onRun: (k) => log(k < 0 ? '  base run done\n' : `  sweep run ${k + 1}/${runs} done\n`) });
-    process.stdout.write(`${config.name ?? what}: ${config.sweep.kind} sweep\n${formatSweep(sweep)}\n`);
-    json = { config, sweep };
+    const reports = traceUses(config).map((u) => ({ ...traceReport(u.path, traces.get(u.key)!), usedBy: [u.field] }));
+    process.stdout.write(`${config.name ?? what}: ${config.sweep.kind} sweep\n${formatSweep(sweep)}\n${traceLines(reports)}`);
+    json = reports.length > 0 ? { config, sweep, traces: reports } : { config, sweep };
   } else {
     const result = runSimulation(config, { traces, onProgress });
-    process.stdout.write(`${formatResult(result, { tenantRows })}\n`);
+    process.stdout.write(`${formatResult(result, { tenantRows })}\n${traceLines(result.workload.traces)}`);
     json = { config, result };
   }
   log(`simulated in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
@@ -277,7 +272,10 @@ function runExperiment(
     throw e;
   }
   if (process.stderr.isTTY) log('\r\x1b[K');
-  process.stdout.write(`${formatOutcome(outcome, { tenantRows: intArg('tenant-rows', values['tenant-rows'], 5, 0) })}\n`);
+  // The trace files the scenario's runs replayed, each once.
+  const seen = new Map<string, TraceReport>();
+  for (const r of outcome.runs) for (const t of r.result.workload.traces ?? []) seen.set(JSON.stringify({ ...t, usedBy: [] }), t);
+  process.stdout.write(`${formatOutcome(outcome, { tenantRows: intArg('tenant-rows', values['tenant-rows'], 5, 0) })}\n${traceLines([...seen.values()])}`);
   log(`simulated in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify(outcome, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);

@@ -5,6 +5,7 @@
 import { validateArrival, type ArrivalProcess } from '../traffic/arrivals.js';
 import { validateLengths, type LengthDist, type TokenDist } from '../traffic/lengths.js';
 import type { ScaleClip } from '../traffic/scaling.js';
+import { TRACE_FILE_FORMATS, type TraceFileFormat } from '../traffic/auto.js';
 import { GPU_PRICES, type GpuPriceId } from '../econ/cost.js';
 import type { Slo } from '../metrics/latency.js';
 import { findGpu, findModel, GPU_SPECS, MODEL_SPECS } from './specs.js';
@@ -68,7 +69,16 @@ export interface TraceSource {
   offsetS?: number;
   /** One tenant per tenant id in the trace (project JSON and generated traces carry them) instead of one in all. */
   byTenant?: boolean;
+  /** Parse as this format instead of detecting it from the header and first rows. */
+  format?: TraceFileFormat;
+  /** BurstGPT: keep only requests to these models (exact `Model` values); the others are counted as skipped. */
+  models?: string | string[];
+  /** BurstGPT: failed requests (Response tokens 0) are dropped and counted (default), or kept with 0 output tokens. */
+  failures?: 'drop' | 'keep';
 }
+
+/** TraceSource fields that only the BurstGPT parser reads. */
+export const BURSTGPT_TRACE_OPTIONS = ['models', 'failures'] as const;
 
 export interface TenantGroup {
   name?: string;
@@ -397,7 +407,7 @@ function checkLengths(c: Checker, v: unknown, path: string): void {
 }
 
 function checkTrace(c: Checker, v: unknown, path: string): void {
-  if (!c.obj(v, path, ['path', 'timeScale', 'tokenScale', 'clip', 'offsetS', 'byTenant'])) return;
+  if (!c.obj(v, path, ['path', 'timeScale', 'tokenScale', 'clip', 'offsetS', 'byTenant', 'format', ...BURSTGPT_TRACE_OPTIONS])) return;
   if (v.byTenant !== undefined && typeof v.byTenant !== 'boolean') c.fail(`${path}.byTenant`, `must be true or false; got ${show(v.byTenant)}`);
   c.str(v, 'path', path, true);
   c.num(v, 'timeScale', path, { gt: 0 });
@@ -407,6 +417,16 @@ function checkTrace(c: Checker, v: unknown, path: string): void {
     c.num(v.clip, 'maxPrompt', `${path}.clip`, { int: true, min: 1 });
     c.num(v.clip, 'maxOutput', `${path}.clip`, { int: true, min: 1 });
     c.num(v.clip, 'maxContext', `${path}.clip`, { int: true, min: 2 });
+  }
+  // Parser options. Whether a BurstGPT option fits a detected format is checked when the file is read.
+  c.oneOf(v, 'format', path, TRACE_FILE_FORMATS);
+  c.oneOf(v, 'failures', path, ['drop', 'keep']);
+  const m = v.models;
+  if (m !== undefined && !(typeof m === 'string' && m !== '') && !(Array.isArray(m) && m.length > 0 && m.every((x) => typeof x === 'string' && x !== ''))) {
+    c.fail(`${path}.models`, `must be a model name or a non-empty list of them (BurstGPT \`Model\` values); got ${show(m)}`);
+  }
+  if (typeof v.format === 'string' && v.format !== 'burstgpt') {
+    for (const k of BURSTGPT_TRACE_OPTIONS) if (v[k] !== undefined) c.fail(`${path}.${k}`, `applies to BurstGPT traces only (format is ${v.format})`);
   }
 }
 

@@ -37,7 +37,7 @@ import { demandByGroup, searchServers, serversForPeak, SIZING_DEFAULTS, sizingRu
 import { makeStepTimeModel, RooflineModel, type StepTimeModel, type StepTimeSpec } from './step-time.js';
 import { idleAttainment, requestWork, WorkCosts, type RequestWork } from './work.js';
 import { queueTheory, type QueueTheory } from './theory.js';
-import { buildWorkload, type Workload, type WorkloadInputs } from './workload.js';
+import { buildWorkload, type Workload, type WorkloadInputs, type WorkloadTrace } from './workload.js';
 
 export interface RunOptions extends WorkloadInputs {
   /** Fraction of the arrivals simulated, about a hundred times a run (see progressEvery), and 1 at the end. */
@@ -151,6 +151,8 @@ export interface SimResult {
     /** Offered work / initial servers (GPU-weighted). */
     offeredLoad: number;
     notes: string[];
+    /** Each trace file replayed: rows read, requests kept, bad and skipped rows, the parser's notes. */
+    traces: WorkloadTrace[];
   };
   span: { t0: number; t1: number };
   fleet: ThroughputFigures & {
@@ -379,7 +381,13 @@ function routerOf(config: SimConfig, o: PoolOptions): RouterKind {
  * trial where the pool's tenants have no SLO, or where fewer requests than the target would meet
  * their SLO even on an idle server.
  */
-function sizeBySlo(plan: PlannedRun, g: number, order: Int32Array, where: string): SloSizing {
+/** A simulated fleet kept for reuse: a single-pool run at the size the search settles on is that trial. */
+interface Trial {
+  collector: Collector;
+  outcome: ReturnType<typeof simulateFleet>;
+}
+
+function sizeBySlo(plan: PlannedRun, g: number, order: Int32Array, where: string, intervalS: number, keep?: Map<number, Trial>): SloSizing {
   const p = plan.pools[g]!;
   const { config, workload: w, rule } = plan;
   const target = rule.sloTarget ?? SIZING_DEFAULTS.sloTarget;
@@ -397,11 +405,13 @@ function sizeBySlo(plan: PlannedRun, g: number, order: Int32Array, where: string
     );
   }
   const single = new Int32Array(plan.tenantPool.length).fill(0);
+  const all = order.length === w.columns.arrival.length;
   const evaluate = (n: number): number => {
-    const collector = new Collector({ tenants: w.tenants.length, pools: 1, warmupS: config.warmupS ?? 0, tenantSlo: plan.tenantSlo, intervalS: Math.max(1, w.durationS) });
+    const collector = new Collector({ tenants: w.tenants.length, pools: 1, warmupS: config.warmupS ?? 0, tenantSlo: plan.tenantSlo, intervalS });
     const setup: PoolSetup = { name: p.name, model: p.model, scheduler: p.scheduler, servers: n, router: routerOf(config, p.options) };
     if (p.options.maxQueue !== undefined) setup.maxQueue = p.options.maxQueue;
-    simulateFleet({ columns: w.columns, tenantPool: single, pools: [setup], collector, durationS: w.durationS, order });
+    const outcome = simulateFleet({ columns: w.columns, tenantPool: single, pools: [setup], collector, work: plan.work, durationS: w.durationS, ...(all ? {} : { order }) });
+    keep?.set(n, { collector, outcome });
     return collector.sloEnded > 0 ? collector.sloMet / collector.sloEnded : 1;
   };
   const guess = Math.ceil(plan.demand[g]!.mean - 1e-9);
@@ -422,6 +432,12 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
   const pct = rule.percentile ?? SIZING_DEFAULTS.percentile;
   const method = rule.method ?? SIZING_DEFAULTS.method;
 
+  const span = Math.max(1, w.durationS);
+  const intervalS = config.report?.timeSeriesIntervalS ?? Math.max(1, niceInterval(span / 200));
+  // A single pool sized by SLO, with no autoscaler and nobody listening to steps: the search's
+  // trial at N is the run itself (same inputs, same outcome), so it is kept instead of rerun.
+  const reuse = resolved.length === 1 && !resolved[0]!.options.autoscaler && !options.onStep && typeof resolved[0]!.options.servers !== 'number' ? new Map<number, Trial>() : undefined;
+
   // Servers per pool: as configured, or sized by the rule.
   let orders: Int32Array[] | undefined;
   const setups: PoolSetup[] = [];
@@ -439,7 +455,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
         return n;
       }
       orders ??= poolOrders(plan);
-      const search = sizeBySlo(plan, i, orders[i]!, where);
+      const search = sizeBySlo(plan, i, orders[i]!, where, intervalS, reuse);
       sizings.push({ method: 'slo', search });
       return search.servers;
     };
@@ -470,20 +486,22 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     setups.push(setup);
   });
 
-  const span = Math.max(1, w.durationS);
-  const intervalS = config.report?.timeSeriesIntervalS ?? Math.max(1, niceInterval(span / 200));
-  const collector = new Collector({ tenants: w.tenants.length, pools: resolved.length, warmupS: config.warmupS ?? 0, tenantSlo, intervalS });
-  const outcome = simulateFleet({
-    columns: w.columns,
-    tenantPool,
-    pools: setups,
-    collector,
-    work,
-    durationS: w.durationS,
-    onStep: options.onStep,
-    onProgress: options.onProgress,
-    progressEvery: options.progressEvery,
-  });
+  const kept = reuse?.get(setups[0]!.servers);
+  const collector = kept?.collector ?? new Collector({ tenants: w.tenants.length, pools: resolved.length, warmupS: config.warmupS ?? 0, tenantSlo, intervalS });
+  const outcome =
+    kept?.outcome ??
+    simulateFleet({
+      columns: w.columns,
+      tenantPool,
+      pools: setups,
+      collector,
+      work,
+      durationS: w.durationS,
+      onStep: options.onStep,
+      onProgress: options.onProgress,
+      progressEvery: options.progressEvery,
+    });
+  if (kept) options.onProgress?.(1);
 
   // --- figures -------------------------------------------------------------------------------
   const wall = outcome.t1 - outcome.t0;
@@ -661,6 +679,7 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
       offeredWorkServers: demand.reduce((a, d) => a + d.mean, 0),
       offeredLoad: offeredLoadOf(plan, setups.map((s) => s.servers)),
       notes: w.notes,
+      traces: w.traces,
     },
     span: { t0: outcome.t0, t1: outcome.t1 },
     fleet: {

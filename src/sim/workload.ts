@@ -15,12 +15,84 @@ import { scaleTrace, traceDuration } from '../traffic/scaling.js';
 import { tenantSeed } from '../traffic/tenants.js';
 import { mergeColumnStreams, type TraceColumns } from '../traffic/columns.js';
 import type { Trace } from '../traffic/types.js';
+import { parseTraceAuto, type ParseOptions } from '../traffic/auto.js';
+import { FORMAT_NAMES, traceReport, type TraceReport } from '../traffic/report.js';
 import type { Slo } from '../metrics/latency.js';
-import type { ArrivalSpec, LengthSpec, ProfileArrival, SimConfig, TenantGroup, TzSpec } from './config.js';
+import { BURSTGPT_TRACE_OPTIONS, ConfigError, type ArrivalSpec, type LengthSpec, type ProfileArrival, type SimConfig, type TenantGroup, type TraceSource, type TzSpec } from './config.js';
 
 export interface WorkloadInputs {
-  /** Parsed trace files, by the path the config names them with. */
+  /**
+   * Parsed trace files, by traceKey(): the path the config names them with, plus the parser
+   * options when it sets any (the same file filtered two ways is two traces).
+   */
   traces?: ReadonlyMap<string, Trace>;
+}
+
+/** What a trace a config names was parsed into, and which tenants replay it. */
+export interface WorkloadTrace extends TraceReport {
+  /** Tenant group names (or `lengths of <name>`) that use it. */
+  usedBy: string[];
+}
+
+// --- Trace files: which a config needs, how each is parsed, and what the parse left out ------
+
+/** The parser options a trace source sets (format and BurstGPT's filter and failure policy). */
+export function traceParseOptions(src: Partial<TraceSource>): ParseOptions {
+  const o: ParseOptions = {};
+  if (src.format !== undefined) o.format = src.format;
+  if (src.models !== undefined || src.failures !== undefined) {
+    o.burstgpt = {};
+    if (src.models !== undefined) o.burstgpt.models = src.models;
+    if (src.failures !== undefined) o.burstgpt.failures = src.failures;
+  }
+  return o;
+}
+
+/** The key of a parsed trace in WorkloadInputs.traces: the path, plus the parser options when set. */
+export function traceKey(src: Pick<TraceSource, 'path'> & Partial<TraceSource>): string {
+  const o = traceParseOptions(src);
+  if (o.format === undefined && o.burstgpt === undefined) return src.path;
+  const models = o.burstgpt?.models === undefined ? undefined : [o.burstgpt.models].flat();
+  return `${src.path}#${JSON.stringify({ format: o.format, models, failures: o.burstgpt?.failures })}`;
+}
+
+export interface TraceUse {
+  key: string;
+  path: string;
+  options: ParseOptions;
+  /** Where the config names it, e.g. `config.tenants[2].trace`. */
+  field: string;
+  /** The source's own fields (for checking that its options fit the detected format). */
+  source: Partial<TraceSource>;
+}
+
+/** The distinct traces a config needs (tenant traces and trace-resampled lengths), in config order. */
+export function traceUses(config: SimConfig): TraceUse[] {
+  const out = new Map<string, TraceUse>();
+  (config.tenants ?? []).forEach((g, i) => {
+    const add = (src: Pick<TraceSource, 'path'> & Partial<TraceSource>, field: string) => {
+      const key = traceKey(src);
+      if (!out.has(key)) out.set(key, { key, path: src.path, options: traceParseOptions(src), field, source: src });
+    };
+    if (g.trace) add(g.trace, `config.tenants[${i}].trace`);
+    if (g.lengths?.kind === 'trace') add({ path: g.lengths.path }, `config.tenants[${i}].lengths`);
+  });
+  return [...out.values()];
+}
+
+/**
+ * Parses one trace file's text as the config asks (a TraceFormatError names the file and row);
+ * a BurstGPT option on a file detected as another format is a ConfigError naming the field.
+ */
+export function parseTraceUse(use: TraceUse, text: string): Trace {
+  const trace = parseTraceAuto(text, use.path, use.options);
+  if (trace.format !== 'burstgpt') {
+    const wrong = BURSTGPT_TRACE_OPTIONS.filter((k) => use.source[k] !== undefined);
+    if (wrong.length > 0) {
+      throw new ConfigError(wrong.map((k) => `${use.field}.${k}: applies to BurstGPT traces only; ${use.path} is an ${FORMAT_NAMES[trace.format]} trace`));
+    }
+  }
+  return trace;
 }
 
 export interface TenantInfo {
@@ -47,6 +119,8 @@ export interface Workload {
   durationS: number;
   /** What was adjusted, in sentences (nothing is changed silently). */
   notes: string[];
+  /** Every trace file used: rows read, requests kept, bad and skipped rows, the parser's notes. */
+  traces: WorkloadTrace[];
 }
 
 const ARRIVAL_STREAM = 1;
@@ -100,11 +174,20 @@ function rateMultiplier(seed: number, group: number, i: number, cv: number | und
   return Math.exp(mu + sigma * normal(new Rng(deriveSeed(seed, SPREAD_STREAM, group, i))));
 }
 
-function lengthDist(spec: LengthSpec, inputs: WorkloadInputs): LengthDist {
+/** The parsed trace a source names, recorded (once per key) in `reports` as used by `user`. */
+function useTrace(src: Pick<TraceSource, 'path'> & Partial<TraceSource>, inputs: WorkloadInputs, reports: Map<string, WorkloadTrace>, user: string, field: string): Trace {
+  const key = traceKey(src);
+  const t = inputs.traces?.get(key);
+  if (!t) throw new Error(`${field}: '${src.path}' was not loaded (pass it in inputs.traces${key === src.path ? '' : ` under the key '${key}'`})`);
+  let r = reports.get(key);
+  if (!r) reports.set(key, (r = { ...traceReport(src.path, t), usedBy: [] }));
+  if (!r.usedBy.includes(user)) r.usedBy.push(user);
+  return t;
+}
+
+function lengthDist(spec: LengthSpec, inputs: WorkloadInputs, reports: Map<string, WorkloadTrace>, user: string, gi: number): LengthDist {
   if (spec.kind !== 'trace') return spec;
-  const t = inputs.traces?.get(spec.path);
-  if (!t) throw new Error(`lengths: trace '${spec.path}' was not loaded (pass it in inputs.traces)`);
-  return empiricalLengths(t);
+  return empiricalLengths(useTrace(spec, inputs, reports, `lengths of ${user}`, `tenants[${gi}].lengths`));
 }
 
 interface TenantStream {
@@ -120,6 +203,7 @@ export function buildWorkload(config: SimConfig, inputs: WorkloadInputs = {}): W
   const notes: string[] = [];
   const tenants: TenantInfo[] = [];
   const streams: TenantStream[] = [];
+  const traceReports = new Map<string, WorkloadTrace>();
 
   // The arrivals window: durationS, or what the request cap needs at the nominal rates, or the traces' span.
   let durationS = config.durationS;
@@ -135,8 +219,7 @@ export function buildWorkload(config: SimConfig, inputs: WorkloadInputs = {}): W
     const count = g.count ?? 1;
     const base = g.name ?? `group${gi}`;
     if (g.trace) {
-      const raw = inputs.traces?.get(g.trace.path);
-      if (!raw) throw new Error(`tenants[${gi}].trace: '${g.trace.path}' was not loaded (pass it in inputs.traces)`);
+      const raw = useTrace(g.trace, inputs, traceReports, base, `tenants[${gi}].trace`);
       const { trace, summary } = scaleTrace(raw, { timeScale: g.trace.timeScale, tokenScale: g.trace.tokenScale, clip: g.trace.clip });
       const off = g.trace.offsetS ?? 0;
       const span = traceDuration(trace) + off;
@@ -174,7 +257,7 @@ export function buildWorkload(config: SimConfig, inputs: WorkloadInputs = {}): W
       if (durationS === undefined || (config.durationS === undefined && span > durationS)) durationS = Math.max(durationS ?? 0, span);
       return;
     }
-    const lengths = lengthDist(g.lengths!, inputs);
+    const lengths = lengthDist(g.lengths!, inputs, traceReports, base, gi);
     for (let i = 0; i < count; i++) {
       const index = tenants.length;
       const tz = tzFor(g.tzOffsetH, i, count);
@@ -237,7 +320,7 @@ export function buildWorkload(config: SimConfig, inputs: WorkloadInputs = {}): W
     // Cut by the cap: the arrivals window ends with the last request kept.
     if (truncated && c.arrival.length > 0) durationS = c.arrival[c.arrival.length - 1]!;
   }
-  return { columns, tenants, durationS: durationS ?? 0, notes };
+  return { columns, tenants, durationS: durationS ?? 0, notes, traces: [...traceReports.values()] };
 }
 
 function tenantInfo(

@@ -133,3 +133,78 @@ describe('lab sim', () => {
     await expect(runSim([missing])).rejects.toThrow(/trace file not found: nope\.csv/);
   });
 });
+
+describe('lab sim with trace files', () => {
+  // Rows 5 and 6 are BurstGPT failures (Response tokens 0); rows 4 and 6 go to GPT-4.
+  const burst = [
+    'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type',
+    '5,ChatGPT,472,18,490,Conversation log',
+    '45,ChatGPT,1087,230,1317,Conversation log',
+    '118,GPT-4,417,276,693,Conversation log',
+    '120,ChatGPT,300,0,300,Conversation log',
+    '130,GPT-4,350,0,350,API log',
+    '140,ChatGPT,20,40,60,API log',
+  ].join('\n');
+  writeFileSync(join(dir, 'burst.csv'), `${burst}\n`);
+  writeFileSync(join(dir, 'azure.csv'), 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,4808,10\n2023-11-16 18:17:04.0319600,3180,8\n');
+  const traceConfig = (...tenants: unknown[]) => ({ seed: 1, stepTime: pooled.stepTime, tenants, deployment: { kind: 'pooled', servers: 1 } });
+
+  it('prints and writes the failure rows a BurstGPT trace left out, with their lines', async () => {
+    const cfg = file('burst-cfg.json', traceConfig({ name: 'b', trace: { path: 'burst.csv' } }));
+    const out = join(dir, 'burst-out.json');
+    expect(await runSim([cfg, '--out', out])).toBe(0);
+    expect(stdout).toContain('trace burst.csv (BurstGPT CSV): 6 rows → 4 requests; 2 skipped');
+    expect(stdout).toContain('skipped: 2 failed requests (Response tokens 0), dropped (lines 5, 6)');
+    const w = JSON.parse(readFileSync(out, 'utf8')).result.workload;
+    expect(w.requests).toBe(4);
+    expect(w.traces).toEqual([
+      {
+        path: 'burst.csv',
+        format: 'burstgpt',
+        rows: 6,
+        requests: 4,
+        badRows: 0,
+        firstBadRows: [],
+        skipped: [{ reason: 'failed requests (Response tokens 0), dropped', count: 2, firstLines: [5, 6] }],
+        notes: [],
+        usedBy: ['b'],
+      },
+    ]);
+  });
+
+  it('passes the config\'s parser options to the parser: model filter, failures, format', async () => {
+    const out = join(dir, 'opts-out.json');
+    const run = async (trace: Record<string, unknown>) => {
+      expect(await runSim([file('opts.json', traceConfig({ name: 'g', trace: { path: 'burst.csv', ...trace } })), '--out', out, '--quiet'])).toBe(0);
+      return JSON.parse(readFileSync(out, 'utf8')).result.workload;
+    };
+    expect((await run({ models: ['GPT-4'] })).requests).toBe(1);
+    const kept = await run({ failures: 'keep' });
+    expect(kept.requests).toBe(6);
+    expect(kept.traces[0].notes).toEqual(['2 failed requests (Response tokens 0) kept with failed: true']);
+    expect((await run({ models: 'GPT-4', failures: 'keep', format: 'burstgpt' })).requests).toBe(2);
+    await expect(run({ format: 'azure' })).rejects.toThrow(/burst\.csv: wrong header .* expected Azure LLM trace header/);
+
+    // The same file as two tenants with different filters: parsed once per set of options.
+    expect(
+      await runSim([file('two.json', traceConfig({ name: 'chat', trace: { path: 'burst.csv', models: 'ChatGPT' } }, { name: 'gpt4', trace: { path: 'burst.csv', models: 'GPT-4' } })), '--out', out]),
+    ).toBe(0);
+    const two = JSON.parse(readFileSync(out, 'utf8')).result.workload;
+    expect(two.requests).toBe(4);
+    expect(two.traces.map((t: { requests: number; usedBy: string[] }) => [t.usedBy, t.requests])).toEqual([
+      [['chat'], 3],
+      [['gpt4'], 1],
+    ]);
+  });
+
+  it('names the field of a bad or misapplied parser option', async () => {
+    const bad = file('bad-opts.json', traceConfig({ trace: { path: 'burst.csv', failures: 'maybe', models: [], format: 'csv' } }));
+    await expect(runSim([bad])).rejects.toThrow(/config\.tenants\[0\]\.trace\.failures: must be one of drop, keep; got "maybe"/);
+    await expect(runSim([bad])).rejects.toThrow(/config\.tenants\[0\]\.trace\.models: must be a model name or a non-empty list of them/);
+    await expect(runSim([bad])).rejects.toThrow(/config\.tenants\[0\]\.trace\.format: must be one of azure, burstgpt, mooncake, json; got "csv"/);
+    const forced = file('forced.json', traceConfig({ trace: { path: 'azure.csv', format: 'azure', models: 'GPT-4' } }));
+    await expect(runSim([forced])).rejects.toThrow(/config\.tenants\[0\]\.trace\.models: applies to BurstGPT traces only \(format is azure\)/);
+    const detected = file('detected.json', traceConfig({ trace: { path: 'azure.csv', failures: 'keep' } }));
+    await expect(runSim([detected])).rejects.toThrow(/config\.tenants\[0\]\.trace\.failures: applies to BurstGPT traces only; azure\.csv is an Azure CSV trace/);
+  });
+});
