@@ -18,6 +18,7 @@ import {
   type SimResult,
 } from '../sim/index.js';
 import { num, pct, secs } from '../sim/report.js';
+import { formatTraceReport, type TraceReport } from '../traffic/report.js';
 import './charts.js';
 import type { ChartSeries, Column } from './charts.js';
 import { FleetController } from './fleet-controller.js';
@@ -265,9 +266,11 @@ export class MxFleetView extends LitElement {
           ${row('TPOT p50 / p99', (r) => `${secs(r.fleet.latency.tpot.p50)} / ${secs(r.fleet.latency.tpot.p99)}`)}
           ${row('SLO attainment', (r) => (r.fleet.slo ? pct(r.fleet.slo.attainment, 2) : '—'))}
           ${row('Requests', (r) => r.workload.requests.toLocaleString('en-US'))}
+          ${o.runs.some((r) => r.result.workload.traces?.length) ? row('Trace rows → requests', traceCell) : nothing}
           ${row('Price', (r) => r.pools[0]?.cost.priceLabel ?? '—')}
         </tbody>
       </table>
+      ${renderTraceReports(o.runs.map((r) => r.result))}
       <p class="muted">Capacity utilization: output tokens/s ÷ the fleet's capacity at the largest batch. Time utilization: busy ÷ billed server time (a batching server is busy whenever one request runs).
         Cost per 1M tokens: billed GPU-hours × $/GPU-hour ÷ tokens served; prices are assumptions, not quotes.</p>
     </div>`;
@@ -346,6 +349,33 @@ export class MxFleetView extends LitElement {
       <p class="muted">Settings: ${Object.entries(o.params).map(([k, v]) => `${k}=${v}`).join(', ')}.</p>
     </div>`;
   }
+}
+
+/** A run's trace files in one cell: rows read → requests kept, and what was left out. */
+function traceCell(r: SimResult): string {
+  const t = r.workload.traces ?? [];
+  if (t.length === 0) return '—';
+  const rows = t.reduce((a, x) => a + x.rows, 0);
+  const kept = t.reduce((a, x) => a + x.requests, 0);
+  const bad = t.reduce((a, x) => a + x.badRows, 0);
+  const skipped = t.reduce((a, x) => a + x.skipped.reduce((n, s) => n + s.count, 0), 0);
+  const out = [`${rows.toLocaleString('en-US')} → ${kept.toLocaleString('en-US')}`];
+  if (bad) out.push(`${bad.toLocaleString('en-US')} bad`);
+  if (skipped) out.push(`${skipped.toLocaleString('en-US')} skipped`);
+  return out.join(', ');
+}
+
+/** Each trace file the runs replayed, once: the CLI's summary line, its skips by reason and its notes. */
+function renderTraceReports(results: readonly SimResult[]) {
+  const seen = new Map<string, TraceReport>();
+  for (const r of results) for (const t of r.workload.traces ?? []) seen.set(JSON.stringify({ ...t, usedBy: [] }), t);
+  if (seen.size === 0) return nothing;
+  return html`<ul class="notes" id="trace-reports">
+    ${[...seen.values()].map((t) => {
+      const [head, ...rest] = formatTraceReport(t);
+      return html`<li data-trace=${t.path}>${head}${rest.length ? html`<ul>${rest.map((l) => html`<li>${l.trim()}</li>`)}</ul>` : nothing}</li>`;
+    })}
+  </ul>`;
 }
 
 /** Button text for a scenario. */
