@@ -5,6 +5,7 @@
 // reports progress over all of its simulations.
 import { runSimulation, type RunOptions, type SimResult } from './run.js';
 import type { SimConfig } from './config.js';
+import type { WorkloadInputs } from './workload.js';
 import type { SweepResult } from './sweep.js';
 import { formatResult, formatSweep, num, pct, secs, table } from './report.js';
 
@@ -62,6 +63,8 @@ export interface ScenarioOutcome {
   /** Simulations run, and the simulated requests over all of them. */
   simulations: number;
   requests: number;
+  /** Why the scenario could not run here (e.g. its data is absent), in one sentence; no checks then. */
+  unavailable?: string;
 }
 
 export function formatFigure(v: number, unit: FigureUnit): string {
@@ -146,6 +149,7 @@ export class Experiment {
   private planned = 1;
   private simulations = 0;
   private requests = 0;
+  private unavailableReason: string | undefined;
 
   constructor(readonly options: ExperimentOptions) {}
 
@@ -172,14 +176,18 @@ export class Experiment {
     this.planned = Math.max(1, simulations);
   }
 
-  /** Runs one simulation; `keep` adds its result to the outcome's runs under `label`. */
-  simulate(label: string, config: SimConfig, keep = true): SimResult {
+  /**
+   * Runs one simulation; `keep` adds its result to the outcome's runs under `label`. `inputs`
+   * (parsed traces the scenario loaded itself) are added to the experiment's run options.
+   */
+  simulate(label: string, config: SimConfig, keep = true, inputs: WorkloadInputs = {}): SimResult {
     const on = this.options.onProgress;
     const base = this.done;
     const total = Math.max(this.planned, base + 1);
     on?.(base / total, label);
     const result = runSimulation(config, {
       ...this.options.runOptions,
+      ...inputs,
       onProgress: on ? (f) => on(Math.min(1, (base + f) / total), label) : undefined,
     });
     this.done++;
@@ -205,6 +213,12 @@ export class Experiment {
     this.notes.push(s);
   }
 
+  /** Marks the scenario as unable to run here (said in one sentence, also kept as a note). */
+  unavailable(reason: string): void {
+    this.unavailableReason = reason;
+    this.notes.push(reason);
+  }
+
   outcome(scenario: { name: string; title: string; claim: string }): ScenarioOutcome {
     this.options.onProgress?.(1, 'done');
     return {
@@ -222,6 +236,7 @@ export class Experiment {
       notes: this.notes,
       simulations: this.simulations,
       requests: this.requests,
+      ...(this.unavailableReason !== undefined ? { unavailable: this.unavailableReason } : {}),
     };
   }
 }
@@ -243,6 +258,7 @@ export function checksSummary(checks: readonly ClaimCheck[]): string {
 /** The whole outcome as text: claim, runs (compact), sweeps, checks, notes. */
 export function formatOutcome(o: ScenarioOutcome, options: { tenantRows?: number } = {}): string {
   const out: string[] = [];
+  if (o.unavailable !== undefined) return `${o.title}\n${o.unavailable}`;
   out.push(`${o.title}`);
   out.push(`scenario ${o.scenario}, seed ${o.seed}${o.reduced ? ', reduced size' : ''}; ${Object.entries(o.params).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (o.claim) out.push(`claim: ${o.claim}`);

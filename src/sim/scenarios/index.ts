@@ -5,3 +5,4 @@ import './ceiling.js';
 import './peaks.js';
 import './multi-model.js';
 import './fast-slow.js';
+import './azure.js';
