@@ -197,6 +197,15 @@ describe('lab sim with trace files', () => {
     ]);
   });
 
+  it('prints the traces of a sweep and writes them beside it', async () => {
+    const cfg = file('burst-sweep.json', { ...traceConfig({ name: 'b', trace: { path: 'burst.csv' } }), slo: { ttft: 5 }, sweep: { kind: 'servers', values: [1, 2], sloTarget: 0.9 } });
+    const out = join(dir, 'burst-sweep-out.json');
+    expect(await runSim([cfg, '--out', out, '--quiet'])).toBe(0);
+    expect(stdout).toContain('trace burst.csv (BurstGPT CSV): 6 rows → 4 requests; 2 skipped');
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    expect(json.traces.map((t: { path: string; skipped: { count: number }[] }) => [t.path, t.skipped[0]!.count])).toEqual([['burst.csv', 2]]);
+  });
+
   it('names the field of a bad or misapplied parser option', async () => {
     const bad = file('bad-opts.json', traceConfig({ trace: { path: 'burst.csv', failures: 'maybe', models: [], format: 'csv' } }));
     await expect(runSim([bad])).rejects.toThrow(/config\.tenants\[0\]\.trace\.failures: must be one of drop, keep; got "maybe"/);
