@@ -20,20 +20,83 @@ const shape = (s: Partial<StepShape>): StepShape => ({ batchSize: 1, decodeToken
 
 describe('roofline', () => {
   const m = new RooflineModel({ kind: 'roofline', gpu: 'h100-sxm', model: 'llama-3.1-8b' });
+  const GiB = 2 ** 30;
+  const prefill = (k: number, extra: Partial<StepShape> = {}) => shape({ prefillTokens: k, contextTokens: k, attendedPairs: (k * (k + 1)) / 2, sampledTokens: 1, ...extra });
 
-  it('a single decode is memory bound: overhead + weights / (bandwidth × 0.7)', () => {
-    const t = m.shapeTime(shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1 }));
-    const expected = 0.003 + (8.03e9 * 2 + 131072) / (3.35e12 * 0.7);
-    expect(t).toBeCloseTo(expected, 9);
-    expect(t * 1000).toBeGreaterThan(9.8); // ~9.85 ms per step
+  it('weights come from the layer shapes and match the published parameter counts; tied embeddings count once', () => {
+    for (const id of ['llama-3.2-1b', 'llama-3.2-3b', 'llama-3.1-8b', 'llama-3.1-70b', 'llama-3-70b']) {
+      const r = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: id });
+      expect(Math.abs(r.weightBytes / 2 / r.model.params - 1)).toBeLessThan(0.005);
+    }
+    const one = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '1b' }).model;
+    expect(one.tiedEmbeddings).toBe(true);
+    // 70B: 80 layers × 855.6M + embedding and LM head of 128256 × 8192 each (+ norms).
+    const big = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2 });
+    expect(big.weightBytes).toBeCloseTo(2 * (80 * (8192 * (8192 + 2 * 1024) + 8192 * 8192 + 3 * 8192 * 28672) + 2 * 128256 * 8192 + 161 * 8192), -3);
+    expect(big.weightBytesPerGpu / (big.weightBytes / 2)).toBeCloseTo(1, 4);
+    // fp8 applies to the linear layers; embeddings and LM head stay bf16.
+    const fp8 = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '8b', weights: 'fp8' });
+    expect(fp8.weightBytes).toBeCloseTo(m.weightBytes - 32 * (4096 * 6144 + 4096 * 4096 + 3 * 4096 * 14336), -3);
   });
 
-  it('a long prefill is compute bound: 2 · params · tokens + attention over peak × 0.5', () => {
+  it('a single decode is memory bound and reads the weights except the embedding table (rows are gathered)', () => {
+    const noFloor = new RooflineModel({ kind: 'roofline', gpu: 'h100-sxm', model: 'llama-3.1-8b', efficiency: { kernelS: 0 } });
+    const t = noFloor.shapeTime(shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1 }));
+    const bw = 3.35e12 * 0.75;
+    const table = 128256 * 4096 * 2;
+    expect(t).toBeGreaterThan((m.weightBytes - table) / bw);
+    expect(t).toBeLessThan(m.weightBytes / bw); // reading the whole table would exceed this
+    // The floor of the small kernels: 32 layers × 6 kernels × 6 µs.
+    expect(m.shapeTime(shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1 })) - t).toBeCloseTo(32 * 6 * 6e-6, 9);
+  });
+
+  it('the LM head runs only over sampled tokens: a prefill chunk that ends no prompt skips it', () => {
+    const k = 512;
+    const head = (128256 * 4096 * 2) / (3.35e12 * 0.75);
+    const d = m.shapeTime(prefill(k)) - m.shapeTime(prefill(k, { sampledTokens: 0 }));
+    expect(d).toBeGreaterThan(head);
+    expect(d).toBeLessThan(1.05 * head);
+    // Without sampledTokens every sequence of the step is taken to sample.
+    const x = shape({ batchSize: 3, decodeTokens: 2, prefillTokens: 100, contextTokens: 2100, attendedPairs: 2000 + 5050 });
+    expect(m.shapeTime(x)).toBe(m.shapeTime({ ...x, sampledTokens: 3 }));
+  });
+
+  it('a long prefill is compute bound at 2 FLOPs per weight of the transformer layers (not the embedding)', () => {
     const k = 8192;
+    const gemm = (2 * k * 32 * (4096 * 6144 + 4096 * 4096 + 3 * 4096 * 14336)) / (989e12 * 0.68);
+    // Halving the GEMM efficiency adds the GEMMs' compute time once more (memory is hidden under it).
+    const x = prefill(k, { attendedPairs: 0 });
+    const t = m.shapeTime(x);
+    const slow = new RooflineModel({ kind: 'roofline', gpu: 'h100-sxm', model: 'llama-3.1-8b', efficiency: { flops: 0.34 } }).shapeTime(x);
+    expect((slow - t) / gemm).toBeGreaterThan(0.99);
+    expect((slow - t) / gemm).toBeLessThan(1.01); // 2·params per token (embeddings too) would be 1.15
+    expect(t / gemm).toBeGreaterThan(1);
+    // Attention: 4 · head dim · heads · layers FLOPs per pair at 0.15 of peak.
     const pairs = (k * (k + 1)) / 2;
-    const t = m.shapeTime(shape({ prefillTokens: k, contextTokens: k, attendedPairs: pairs }));
-    const flops = 2 * 8.03e9 * k + 4 * 32 * 4096 * pairs;
-    expect(t).toBeCloseTo(0.003 + flops / (989e12 * 0.5), 9);
+    expect(m.shapeTime(prefill(k)) - t).toBeCloseTo((4 * 128 * 32 * 32 * pairs) / (989e12 * 0.15), 3);
+  });
+
+  it('tensor parallelism: 2 all-reduces a layer + 1 after the embedding, each latency + ring bytes over NVLink', () => {
+    const tp2 = (e = {}) => new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2, efficiency: e });
+    const s = shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1, sampledTokens: 1 });
+    // 161 all-reduces and the logits gather, 70 µs each.
+    expect(tp2().shapeTime(s) - tp2({ collectiveLatencyS: 0 }).shapeTime(s)).toBeCloseTo(162 * 70e-6, 9);
+    // Halving the link's efficiency adds (2·80 + 1) · N · hidden · 2 bytes · 2(tp−1)/tp / (300 GB/s · 0.8): linear in the tokens.
+    for (const n of [1024, 4096]) {
+      const x = prefill(n, { sampledTokens: 0 });
+      expect(tp2({ link: 0.4 }).shapeTime(x) - tp2().shapeTime(x)).toBeCloseTo((161 * n * 8192 * 2) / (300e9 * 0.8), 6);
+    }
+    // One GPU: no collectives.
+    expect(m.shapeTime(s)).toBe(new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '8b', efficiency: { collectiveLatencyS: 1 } }).shapeTime(s));
+  });
+
+  it('decode time rises with the batch toward the ridge point (memory and compute combine, not max)', () => {
+    const r = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2 });
+    const at = (b: number) => r.shapeTime(shape({ batchSize: b, decodeTokens: b, contextTokens: 512 * b, attendedPairs: 512 * b }));
+    // Vidur's profile: 57.3 → 86.8 ms (1.51×); max(memory, compute) gives under 1.1×.
+    expect(at(128) / at(1)).toBeGreaterThan(1.4);
+    expect(at(128) / at(1)).toBeLessThan(1.65);
+    for (let b = 1; b < 256; b *= 2) expect(at(2 * b)).toBeGreaterThan(at(b));
   });
 
   it('batching amortizes the weights: 64 decodes cost far less than 64 single decodes', () => {
@@ -42,23 +105,39 @@ describe('roofline', () => {
     expect(b64 / one).toBeLessThan(3);
   });
 
-  it('tensor parallelism splits weights and KV; fp8 halves weight bytes and uses fp8 peak only where it exists', () => {
-    const tp4 = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '70b', tp: 4 });
-    const t = tp4.shapeTime(shape({ decodeTokens: 1, contextTokens: 1, attendedPairs: 1 }));
-    expect(t).toBeCloseTo(0.003 + (70.6e9 * 2) / 4 / (3.35e12 * 0.7) + 327680 / 4 / (3.35e12 * 0.7), 9);
-    const a100 = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: '8b', weights: 'fp8', efficiency: { overheadS: 0 } });
-    const k = 4096;
-    const tc = a100.shapeTime(shape({ prefillTokens: k, contextTokens: k, attendedPairs: 0 }));
-    expect(tc).toBeCloseTo((2 * 8.03e9 * k) / (312e12 * 0.5), 9); // no fp8 tensor cores on A100
+  it('fp8 uses the fp8 peak only where it exists', () => {
+    const k = 8192;
+    const x = prefill(k, { attendedPairs: 0 });
+    const on = (gpu: string, weights: 'bf16' | 'fp8') => new RooflineModel({ kind: 'roofline', gpu, model: '8b', weights }).shapeTime(x);
+    expect(on('h100', 'fp8') / on('h100', 'bf16')).toBeLessThan(0.7);
+    expect(on('a100', 'fp8') / on('a100', 'bf16')).toBeGreaterThan(0.95); // no fp8 tensor cores on A100
   });
 
-  it('sizes the KV cache from memory beside the weights, and refuses a model that does not fit', () => {
-    expect(m.kvBlocks(16)).toBe(Math.floor((0.9 * 80e9 - 8.03e9 * 2) / (131072 * 16)));
+  it('memory in the units the driver reports; the KV cache gets 0.9 of it less the weights and a stated reserve, per GPU', () => {
+    expect(new RooflineModel({ kind: 'roofline', gpu: 'a100', model: '8b' }).gpu.memoryBytes).toBe(80 * GiB);
+    expect(m.gpu.memoryBytes).toBe(81559 * 2 ** 20);
+    expect(new RooflineModel({ kind: 'roofline', gpu: 'h200', model: '8b' }).gpu.memoryBytes).toBe(143771 * 2 ** 20);
+    const big = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2 });
+    const block = 80 * 2 * 4 * 128 * 2 * 16; // a GPU holds 4 of the 8 KV heads
+    expect(big.kvBytesPerTokenPerGpu * 16).toBe(block);
+    expect(big.kvBlocks(16)).toBe(Math.floor((0.9 * 80 * GiB - big.weightBytesPerGpu - big.reserveBytesPerGpu) / block));
+    expect(big.kvBlocks(16)).toBeGreaterThan(3 * 534); // was 534 (GB for GiB, embeddings whole)
+    // The default reserve: the profile run's activations (8192 tokens, 256 sampled rows) + 1 GiB.
+    expect(big.reserveBytesPerGpu).toBe(8192 * 2 * (2 * 8192 + 3 * 14336) + 256 * 128256 * 8 + GiB);
+    const noReserve = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2, activationReserveGiB: 0 });
+    expect(noReserve.kvBlocks(16) - big.kvBlocks(16)).toBeCloseTo(big.reserveBytesPerGpu / block, -0.5);
+    // tp above the KV heads replicates them: 16 GPUs still hold one KV head each.
+    expect(new RooflineModel({ kind: 'roofline', gpu: 'a100', model: '70b', tp: 16 }).kvBytesPerTokenPerGpu).toBe(80 * 2 * 128 * 2);
+  });
+
+  it('refuses a model that does not fit, and sizes the scheduler from the KV blocks', () => {
     const big = new RooflineModel({ kind: 'roofline', gpu: 'h100', model: '70b' });
+    expect(big.kvBlocks(16)).toBe(0);
     expect(() => resolveScheduler({}, big)).toThrow(/does not fit on 1 × NVIDIA H100/);
     const s = resolveScheduler({}, m);
     expect(s.maxContext).toBe(8192);
     expect(s.kv.numBlocks).toBe(m.kvBlocks(16));
+    expect(resolveScheduler({}, new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2 })).maxContext).toBe(8192);
   });
 
   it('capacity: output tokens/s at the largest batch that fits, prefill included', () => {
