@@ -71,6 +71,7 @@ export function formatResult(r: SimResult, options: { tenantRows?: number; poolR
       ],
     ),
   );
+  out.push('capacity utilization = useful work served (GPU time at saturated efficiency) ÷ billed time: the report\'s bands are about it; time utilization = busy ÷ billed (what nvidia-smi shows), higher whenever small batches run.');
   out.push('');
   const lat = (name: string, s: SimResult['fleet']['latency']['ttft']) => [name, secs(s.mean), secs(s.p50), secs(s.p90), secs(s.p95), secs(s.p99)];
   out.push(

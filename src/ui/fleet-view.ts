@@ -258,6 +258,7 @@ export class MxFleetView extends LitElement {
         <tbody>
           ${row('Servers (mean / peak)', (r) => `${num(r.fleet.servers.mean)} / ${num(r.fleet.servers.peak)}`)}
           ${row('GPUs (mean)', (r) => num(r.fleet.gpus.mean))}
+          ${row('Sized by', sizingCell)}
           ${row('Capacity utilization', (r) => pct(r.fleet.capacityUtilization))}
           ${row('Time utilization', (r) => pct(r.fleet.timeUtilization))}
           ${row('Output tokens/s', (r) => num(r.fleet.outputTokensPerS))}
@@ -271,7 +272,10 @@ export class MxFleetView extends LitElement {
         </tbody>
       </table>
       ${renderTraceReports(o.runs.map((r) => r.result))}
-      <p class="muted">Capacity utilization: output tokens/s ÷ the fleet's capacity at the largest batch. Time utilization: busy ÷ billed server time (a batching server is busy whenever one request runs).
+      <p class="muted" id="definitions"><b>Capacity utilization</b>: useful work served ÷ billed server time, where a request's work is the server time it costs a server running flat out
+        (its prompt at full-chunk speed, each later token at the largest batch that fits its context, its TPOT SLO and the max batch): comparable across request shapes, pools and models, ~100% for a saturated server.
+        The report's bands (10–40% alone, 60–85% pooled) are about this figure. <b>Time utilization</b>: busy ÷ billed server time, what nvidia-smi shows; a batching server is busy whenever one request runs, so it reads higher.
+        <b>Sizing</b>: unless a run fixes its servers, each fleet is the smallest that meets the SLO-attainment target (99% of requests within every SLO) on the run's own traffic, found by simulating it at several sizes; "Sized by" gives N and what N − 1 would attain.
         Cost per 1M tokens: billed GPU-hours × $/GPU-hour ÷ tokens served; prices are assumptions, not quotes.</p>
     </div>`;
   }
@@ -352,6 +356,21 @@ export class MxFleetView extends LitElement {
 }
 
 /** A run's trace files in one cell: rows read → requests kept, and what was left out. */
+/** How a run's fleets were sized: "SLO: 4 servers attain 99.3% (3: 97.1%)", per pool when there are a few. */
+function sizingCell(r: SimResult): string {
+  const sized = r.pools.filter((p) => p.sizing);
+  if (sized.length === 0) return r.pools[0]?.servers.sizedBy === 'autoscaler' ? 'autoscaler' : 'given';
+  const one = (p: (typeof sized)[number]): string => {
+    const z = p.sizing!;
+    if (z.method === 'peak') return `peak rule: ${p.servers.initial}`;
+    const s = z.search;
+    return `${s.servers} at ${pct(s.attainment, 1)}${s.below ? ` (${s.below.servers}: ${pct(s.below.attainment, 1)})` : ''}`;
+  };
+  if (sized.length === 1) return `${sized[0]!.sizing!.method === 'slo' ? 'SLO: ' : ''}${one(sized[0]!)}`;
+  const total = sized.reduce((a, p) => a + p.servers.initial, 0);
+  return `${sized[0]!.sizing!.method === 'slo' ? 'SLO, ' : ''}${sized.length} fleets, ${total} servers${sized.length <= 3 ? `: ${sized.map(one).join('; ')}` : ''}`;
+}
+
 function traceCell(r: SimResult): string {
   const t = r.workload.traces ?? [];
   if (t.length === 0) return '—';
