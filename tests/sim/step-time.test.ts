@@ -73,7 +73,10 @@ describe('roofline', () => {
     expect(t / gemm).toBeGreaterThan(1);
     // Attention: 4 · head dim · heads · layers FLOPs per pair at 0.15 of peak.
     const pairs = (k * (k + 1)) / 2;
-    expect(m.shapeTime(prefill(k)) - t).toBeCloseTo((4 * 128 * 32 * 32 * pairs) / (989e12 * 0.15), 3);
+    // (sqrt(m² + c²) − m is a little under c: the attention's own memory traffic hides under it.)
+    const attn = (m.shapeTime(prefill(k)) - t) / ((4 * 128 * 32 * 32 * pairs) / (989e12 * 0.15));
+    expect(attn).toBeGreaterThan(0.97);
+    expect(attn).toBeLessThanOrEqual(1);
   });
 
   it('tensor parallelism: 2 all-reduces a layer + 1 after the embedding, each latency + ring bytes over NVLink', () => {
