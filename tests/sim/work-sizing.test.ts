@@ -82,8 +82,8 @@ describe('one definition of useful work', () => {
       const at = configAtLoad(cfg, 3).config; // three times what the server can do
       const r = runSimulation(at);
       expect(r.fleet.capacityUtilization).toBeGreaterThanOrEqual(0.95);
-      // Above 1 where a mixed step hides decode under prefill compute (the roofline overlaps them).
-      expect(r.fleet.capacityUtilization).toBeLessThan(1.3);
+      // A little above 1 where a mixed step overlaps decode memory time with prefill compute.
+      expect(r.fleet.capacityUtilization).toBeLessThan(1.15);
     }
   });
 
