@@ -10,6 +10,7 @@ import {
   SloUnreachableError,
   weightedPercentile,
   workOf,
+  WorkCosts,
   type SimConfig,
 } from '../../src/sim/index.js';
 
@@ -96,6 +97,22 @@ describe('one definition of useful work', () => {
     let work = 0;
     for (let i = 0; i < plan.workload.columns.arrival.length; i++) work += workOf(plan.work, plan.workload.columns, i);
     expect(r.fleet.workServerSeconds / work).toBeCloseTo(1, 9);
+  });
+
+  it('the saturated decode batch is the largest that fits the KV memory, the TPOT SLO and maxBatch', () => {
+    const plan = planRun(poisson(1, { durationS: 30 }));
+    const p = plan.pools[0]!;
+    const costs = new WorkCosts(p.model, p.scheduler);
+    const step = (b: number, ctx: number) => p.model.shapeTime({ batchSize: b, decodeTokens: b, prefillTokens: 0, contextTokens: b * ctx, attendedPairs: b * ctx });
+    expect(costs.decode(1100).batch).toBe(Math.min(256, costs.kvBatch(1100)));
+    // A TPOT SLO between the step times at batch 40 and 41 caps the batch at 40.
+    const tpot = (step(40, 1100) + step(41, 1100)) / 2;
+    const capped = costs.decode(1100, tpot);
+    expect(capped.batch).toBe(40);
+    expect(capped.perToken).toBeCloseTo(step(40, 1100) / 40, 12);
+    // A long context fills the KV memory before maxBatch.
+    expect(costs.decode(60_000).batch).toBe(costs.kvBatch(60_000));
+    expect(costs.kvBatch(60_000)).toBeLessThan(256);
   });
 
   it('the default max batch is vLLM\'s 256', () => {
