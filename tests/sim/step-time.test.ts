@@ -96,7 +96,7 @@ describe('roofline', () => {
   it('decode time rises with the batch toward the ridge point (memory and compute combine, not max)', () => {
     const r = new RooflineModel({ kind: 'roofline', gpu: 'a100', model: 'llama-3-70b', tp: 2 });
     const at = (b: number) => r.shapeTime(shape({ batchSize: b, decodeTokens: b, contextTokens: 512 * b, attendedPairs: 512 * b }));
-    // Vidur's profile: 57.3 → 86.8 ms (1.51×); max(memory, compute) gives under 1.1×.
+    // Vidur's profile: 57.3 → 86.8 ms (1.51×); max(memory, compute) in place of the p-norm gives 1.2×.
     expect(at(128) / at(1)).toBeGreaterThan(1.4);
     expect(at(128) / at(1)).toBeLessThan(1.65);
     for (let b = 1; b < 256; b *= 2) expect(at(2 * b)).toBeGreaterThan(at(b));
