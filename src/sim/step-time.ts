@@ -449,13 +449,7 @@ export class RooflineModel implements StepTimeModel {
   }
   describe(): string {
     const s = this.spec;
-    const e = s.efficiency ?? {};
-    const pct = (v: number) => `${Math.round(100 * v)}%`;
-    return (
-      `roofline: ${this.model.label} on ${this.tp > 1 ? `${this.tp}× ` : ''}${this.gpu.label}, ${s.weights ?? 'bf16'} weights ` +
-      `(${pct(e.bandwidth ?? ROOFLINE_DEFAULTS.bandwidth)} of bandwidth, ${pct(e.flops ?? ROOFLINE_DEFAULTS.flops)} of GEMM and ${pct(e.attention ?? ROOFLINE_DEFAULTS.attention)} of attention peak` +
-      `${this.tp > 1 ? `, ${pct(e.link ?? ROOFLINE_DEFAULTS.link)} of link` : ''})`
-    );
+    return `roofline: ${this.model.label} on ${this.tp > 1 ? `${this.tp}× ` : ''}${this.gpu.label}, ${s.weights ?? 'bf16'} weights`;
   }
 }
 
