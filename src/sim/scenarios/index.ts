@@ -6,3 +6,5 @@ import './peaks.js';
 import './multi-model.js';
 import './fast-slow.js';
 import './azure.js';
+import './real-world.js';
+import './population.js';
