@@ -107,17 +107,24 @@ describe('report scenarios (reduced size)', () => {
     expect(Math.abs(rule!.perMillionOutputTokens / sim.fleet.cost.perMillionOutputTokens - 1)).toBeLessThan(0.01);
   });
 
-  it('the ceiling: p99 TTFT rises with load, far faster past 85% than below 70%', () => {
+  it('the ceiling: p99 TTFT rises with load, faster at high load, yet meets 2 s up to 95%; TPOT carries the load', () => {
     const o = run('ceiling-85');
     const sweep = o.sweeps.find((s) => s.sweep.kind === 'load')!.sweep;
     if (sweep.kind !== 'load') throw new Error('load sweep expected');
     const p99 = sweep.rows.map((r) => r.ttftP99S);
-    expect(p99[p99.length - 1]!).toBeGreaterThan(p99[0]!);
+    for (let i = 1; i < p99.length; i++) expect(p99[i]!).toBeGreaterThan(p99[i - 1]!);
     const at = (t: number) => sweep.rows.find((r) => r.target === t)!;
     const slopeLow = (at(0.7).ttftP99S - at(0.5).ttftP99S) / 0.2;
     const slopeHigh = (at(0.95).ttftP99S - at(0.85).ttftP99S) / 0.1;
-    expect(slopeHigh).toBeGreaterThan(5 * Math.max(slopeLow, 1e-3));
-    expect(check(o, 'explosion').simulated).toBeGreaterThan(3);
+    expect(slopeHigh).toBeGreaterThan(slopeLow);
+    // Below the rate a saturated server serves (100% of work), no queue for batch slots forms:
+    // p99 TTFT stays within the SLO and under 3× its value at 70% (the explosion check disagrees),
+    // while the decode batch grows and with it TPOT.
+    for (const r of sweep.rows) expect(r.ttftP99S).toBeLessThanOrEqual(2);
+    expect(check(o, 'ceiling').simulated).toBe(sweep.rows[sweep.rows.length - 1]!.offeredLoad);
+    expect(check(o, 'explosion').simulated).toBeCloseTo(at(0.95).ttftP99S / at(0.7).ttftP99S, 12);
+    expect(check(o, 'explosion').simulated).toBeLessThan(3);
+    expect(at(0.95).tpotP99S).toBeGreaterThan(2 * at(0.5).tpotP99S);
     for (const r of sweep.rows) expect(Math.abs(r.offeredLoad - r.target)).toBeLessThan(0.03);
     const servers = o.sweeps.find((s) => s.sweep.kind === 'servers')!.sweep;
     if (servers.kind !== 'servers') throw new Error('servers sweep expected');
