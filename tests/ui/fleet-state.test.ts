@@ -28,12 +28,12 @@ describe('fleet URL state', () => {
     const { state, errors } = parseFleetState(q);
     expect(errors).toEqual([]);
     expect(state).toMatchObject({ scenario: 'platform-pooling', seed: 7, size: 'reduced', params: { tenants: 50, zones: 'global', dayH: 0.5 } });
-    expect(effectiveParams(state)).toMatchObject({ tenants: 50, zones: 'global', rate: 0.05, dayH: 0.5, model: 'llama-3.1-70b' });
+    expect(effectiveParams(state)).toMatchObject({ tenants: 50, zones: 'global', rate: 1, dayH: 0.5, model: 'llama-3.1-70b' });
     const back = serializeFleetState(state);
     expect(Object.fromEntries(new URLSearchParams(back))).toEqual({ view: 'fleet', scenario: 'platform-pooling', seed: '7', size: 'reduced', tenants: '50', zones: 'global', dayH: '0.5' });
     expect(parseFleetState(`?${back}`).state).toEqual(state);
     // A value equal to the default is not kept (the URL stays short).
-    expect(parseFleetState('?scenario=platform-pooling&tenants=1000').state.params).toEqual({});
+    expect(parseFleetState('?scenario=platform-pooling&tenants=100').state.params).toEqual({});
     expect(sameFleetRun(state, parseFleetState(`?${back}`).state)).toBe(true);
     expect(sameFleetRun(state, { ...state, seed: 8 })).toBe(false);
   });

@@ -1,12 +1,6 @@
-// Pieces the report's scenarios share: request lengths, daily profiles, the hardware params, and
-// the reserved side of a comparison sized by the rule alone (for tenant counts whose reserved
-// fleets are too many mostly idle servers to simulate step by step in a few seconds).
-import { costPerMillionTokens } from '../../econ/cost.js';
+// Pieces the report's scenarios share: request lengths, daily profiles and the hardware params.
 import type { LengthDist } from '../../traffic/lengths.js';
-import type { DeploymentSpec, SimConfig, SizingRule } from '../config.js';
-import { serversForPeak } from '../sizing.js';
 import type { RooflineSpec } from '../step-time.js';
-import { planRun } from '../run.js';
 import { defaultParams, resolveParams, type Scenario, type ScenarioOptions, type ScenarioParam } from '../scenarios.js';
 
 /** Chat-like lengths (the Azure conversation trace's scale): prompt mean 1,000, output mean 200, CV 1. */
@@ -81,57 +75,6 @@ export function tpFor(gpu: string, model: string): number {
 
 export function roofline(gpu: string, model: string): RooflineSpec {
   return { kind: 'roofline', gpu, model, tp: tpFor(gpu, model) };
-}
-
-export interface RuleFleet {
-  tenants: number;
-  requests: number;
-  servers: number;
-  gpus: number;
-  capacityUtilization: number;
-  perMillionOutputTokens: number;
-}
-
-/**
- * Reserved fleets by the sizing rule alone, for the first n tenants of the config at each n in
- * `counts`: each tenant's servers from its own demand, and what they would serve. Every request
- * of a reserved tenant is served (its fleet is sized above its peak), so capacity utilization =
- * output tokens ÷ (servers × capacity × span) needs no event simulation; the tests check it
- * against a simulated reserved run. Latency is not estimated. The workload is built once: tenant
- * i's requests do not depend on how many tenants there are.
- */
-export function reservedByRule(config: SimConfig, counts: readonly number[]): RuleFleet[] {
-  const dep = config.deployment as DeploymentSpec;
-  const rule: SizingRule = { ...(dep.sizing ?? {}), method: 'peak' };
-  const plan = planRun({ ...config, deployment: { kind: 'reserved', sizing: rule } });
-  const T = plan.pools.length;
-  const span = Math.max(1, plan.workload.durationS);
-  const tp = plan.pools[0]?.gpusPerServer ?? 1;
-  const price = plan.pools[0]?.price.dollarsPerGpuHour ?? 0;
-  const out: RuleFleet[] = [];
-  let servers = 0;
-  let workS = 0;
-  let output = 0;
-  let requests = 0;
-  let t = 0;
-  for (const n of [...counts].sort((a, b) => a - b)) {
-    for (; t < Math.min(n, T); t++) {
-      const d = plan.demand[t]!;
-      servers += serversForPeak(d.peak, rule);
-      workS += d.workS;
-      output += d.outputTokensPerS * span;
-      requests += d.requests;
-    }
-    out.push({
-      tenants: t,
-      requests,
-      servers,
-      gpus: servers * tp,
-      capacityUtilization: servers > 0 ? workS / (servers * span) : NaN,
-      perMillionOutputTokens: costPerMillionTokens(servers * tp, price, output / span),
-    });
-  }
-  return out;
 }
 
 export const UTIL_NOTE =
