@@ -408,6 +408,9 @@ function shortLabel(name: string): string {
     'peak-8h-16h': '8 h peak, 16 h low',
     'multi-model': 'Multi-model',
     'fast-vs-slow': 'Fast vs slow',
+    'real-world-8h-16h': '8 h/16 h, real world',
+    'customer-population': 'Customer population',
+    'azure-two-customers': 'Azure traces, two customers',
   };
   return labels[name] ?? name;
 }

@@ -39,7 +39,7 @@ describe.skipIf(!HAVE_CHROMIUM)('fleet simulator view (Chromium)', () => {
     expect(await rows.count()).toBe(2);
     const util = fleet(page, '#claim-check tr[data-check="utilization"]');
     const cells = await util.locator('td').allInnerTexts();
-    expect(cells[0]).toMatch(/capacity utilization, fleet sized for the peak/);
+    expect(cells[0]).toMatch(/capacity utilization, own fleet sized by SLO/);
     expect(cells[1]).toMatch(/^\d+(\.\d)?%$/);
     expect(cells[2]).toBe('45–55%');
     const value = Number(cells[1]!.replace('%', ''));
@@ -49,10 +49,13 @@ describe.skipIf(!HAVE_CHROMIUM)('fleet simulator view (Chromium)', () => {
 
     // Figures per run and the charts (the run's time series).
     expect(await fleet(page, '#figures').innerText()).toMatch(/Capacity utilization\s+\d+(\.\d)?%/);
+    // How the fleet was sized (N and what N − 1 attains), and what the two utilizations mean.
+    expect(await fleet(page, '#figures').innerText()).toMatch(/Sized by\s+SLO: \d+ at \d+(\.\d)?%( \(\d+: \d+(\.\d)?%\))?/);
+    expect(await fleet(page, '#definitions').innerText()).toMatch(/useful work served ÷ billed server time[\s\S]*busy ÷ billed server time[\s\S]*smallest that meets the SLO-attainment target/);
     expect(await fleet(page, '#figures').innerText()).toMatch(/\$ per 1M output tokens\s+\$[\d.]+/);
     expect(await fleet(page, '#charts mx-chart').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('mx-fleet-view mx-chart canvas').count()).toBeGreaterThanOrEqual(1);
-    expect(await fleet(page, '#notes').innerText()).toMatch(/sized for the peak|Sizing/);
+    expect(await fleet(page, '#notes').innerText()).toMatch(/sized by SLO|Sizing/i);
 
     // Exports.
     const [json] = await Promise.all([page.waitForEvent('download'), fleet(page, '#export-json').click()]);
