@@ -135,7 +135,7 @@ describe('scenario parameters', () => {
   });
 
   it('reports progress over all of an experiment\'s simulations, and the same seed gives the same outcome', () => {
-    const s = findScenario('multi-model')!;
+    const s = findScenario('fast-vs-slow')!;
     const seen: number[] = [];
     const a = runScenario(s, { reduced: true, seed: 4, onProgress: (f) => seen.push(f) });
     expect(seen.length).toBeGreaterThan(2);
