@@ -212,6 +212,10 @@ const fastSlow: Scenario = {
     ex.note(
       `Utilization is capacity utilization: useful work (server-seconds at each platform's own saturated batch) ÷ billed server-seconds; time utilization reads ${pctText(fast.fleet.timeUtilization)} fast and ${pctText(slow.fleet.timeUtilization)} slow. Latency: TTFT p99 ${secs(fast.fleet.latency.ttft.p99)} fast vs ${secs(slow.fleet.latency.ttft.p99)} slow.`,
     );
+    ex.note(
+      `Whole servers: the fast fleet is ${num(fast.fleet.servers.mean)} servers for ${num(fast.workload.offeredWorkServers)} of offered work, the slow one ${num(slow.fleet.servers.mean)} for ${num(slow.workload.offeredWorkServers)}; the smaller the traffic a platform aggregates, the more its utilization turns on rounding up and on its own peaks. Cost per token is GPU-hours ÷ tokens, so slow ÷ fast = (fast utilization × fast throughput per GPU) ÷ (slow utilization × slow throughput per GPU), with every factor measured here.`,
+    );
+    ex.note('The inputs were committed before the verdicts were read; a verdict that disagrees with the report is a finding about the claim under these stated inputs, not something tuned away.');
     ex.note(CHAT_NOTE);
     ex.note(DAY_NOTE(p.dayH));
   },

@@ -159,6 +159,7 @@ const multi: Scenario = {
     );
     ex.note(`Every variant is Llama 3.1 70B on ${tpFor(p.gpu, BASE_MODEL)} × ${p.gpu} (same speed); each pool and the shared one are sized alike: ${sizingRuleText()} SLO: TTFT ≤ ${MULTI_SLO.ttft} s, TPOT ≤ ${MULTI_SLO.tpot * 1000} ms.`);
     ex.note('The report gives no figure here; the checks are its directions: more servers, lower utilization. With one variant the two deployments are the same fleet, and both checks disagree.');
+    ex.note('The inputs were committed before the verdicts were read; a verdict that disagrees with the report is a finding about the claim under these stated inputs, not something tuned away.');
     ex.note(CHAT_NOTE);
     ex.note(DAY_NOTE(p.dayH));
   },

@@ -16,7 +16,7 @@
 // differences are a 1.5–2.0× difference in effective cost": reserved ÷ pooled $ per 1M tokens.
 import type { SimConfig } from '../config.js';
 import type { SimResult } from '../run.js';
-import { num } from '../report.js';
+import { num, secs } from '../report.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
 import { sizingRuleText } from '../sizing.js';
 import type { TenantsRow } from '../sweep.js';
@@ -213,6 +213,10 @@ const pooling: Scenario = {
     ex.note(
       `Measured (pooled): capacity utilization ${pctText(f.capacityUtilization)}, time utilization ${pctText(f.timeUtilization)}. Capacity utilization is useful work served (server-seconds at saturated efficiency) ÷ billed server-seconds; time utilization (busy ÷ billed, what nvidia-smi shows) reads higher, because a batching server is busy whenever one request runs.`,
     );
+    ex.note(
+      `Latency at the sized fleets, p99 against the SLO (TTFT ${POOLING_SLO.ttft} s, TPOT ${POOLING_SLO.tpot * 1000} ms): pooled TTFT ${secs(f.latency.ttft.p99)}, TPOT ${secs(f.latency.tpot.p99)}; reserved TTFT ${secs(r.latency.ttft.p99)}, TPOT ${secs(r.latency.tpot.p99)}. The SLO whose p99 sits at its bound is the one that sets the fleet size.`,
+    );
+    ex.note('The inputs were committed before the verdicts were read; a verdict that disagrees with the report is a finding about the claim under these stated inputs, not something tuned away.');
     ex.note('Where the figures land depends on how far apart the customers\' peaks are and how large each customer is: customers in one time zone pool less; customers spread around the globe, or each a smaller share of a server, pool more.');
     ex.note(CHAT_NOTE);
     ex.note(DAY_NOTE(p.dayH));
