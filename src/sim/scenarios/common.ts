@@ -65,7 +65,7 @@ export function dayParam(full: number, reduced: number): ScenarioParam {
 export const DAY_NOTE = (h: number) =>
   h === 24
     ? 'A full 24-hour day is simulated.'
-    : `The daily cycle is compressed into ${h} h so that the run takes seconds: rates, request lengths and the 60 s sizing windows are real; only the day is shorter (fewer requests per simulated day).`;
+    : `The daily cycle is compressed into ${h} h so that the run takes seconds: rates and request lengths are real; only the day is shorter (fewer requests per simulated day, and steeper daily ramps).`;
 
 /** Tensor parallelism the model needs on the GPU (70B takes 4 of the 80 GB parts, 2 of the larger). */
 export function tpFor(gpu: string, model: string): number {
@@ -76,10 +76,6 @@ export function tpFor(gpu: string, model: string): number {
 export function roofline(gpu: string, model: string): RooflineSpec {
   return { kind: 'roofline', gpu, model, tp: tpFor(gpu, model) };
 }
-
-export const UTIL_NOTE =
-  "Utilization here is capacity utilization: output tokens/s served ÷ the fleet's capacity at the largest batch. " +
-  'Time utilization (the share of time a GPU ran any step, what nvidia-smi-style counters show) reads higher, because a continuously batching server is busy whenever one request runs.';
 
 /**
  * Hours east of UTC on a compressed day: the config's offsets are hours of a 24-hour day, so on a
