@@ -5,18 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { detectTraceFormat, judgeTraceFormat, parseTraceAuto } from '../../src/traffic/auto.js';
 import { parseAzureCsv } from '../../src/traffic/azure.js';
 import { BURSTGPT_FAILURE_REASON } from '../../src/traffic/burstgpt.js';
-import { TraceFormatError } from '../../src/traffic/parse-common.js';
+import { parseError } from '../helpers/trace-errors.js';
 import { formatTraceReport, traceReport } from '../../src/traffic/report.js';
 
-function parseError(fn: () => unknown): TraceFormatError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TraceFormatError);
-    return e as TraceFormatError;
-  }
-  throw new Error('expected a TraceFormatError');
-}
 
 const MOONCAKE_ROW = (t: number) => `{"timestamp": ${t}, "input_length": 100, "output_length": 10, "hash_ids": [1, 2]}`;
 

@@ -3,20 +3,10 @@ import { SUPPORTED_FORMATS, detectTraceFormat, parseTraceAuto } from '../../src/
 import { parseAzureCsv } from '../../src/traffic/azure.js';
 import { BURSTGPT_FAILURE_REASON, parseBurstGptCsv } from '../../src/traffic/burstgpt.js';
 import { parseMooncakeJsonl } from '../../src/traffic/mooncake.js';
-import { TraceFormatError } from '../../src/traffic/parse-common.js';
+import { parseError } from '../helpers/trace-errors.js';
 import { parseProjectJson, toProjectJson } from '../../src/traffic/project-json.js';
 import type { Trace } from '../../src/traffic/types.js';
 
-/** The error a parse throws (fails the test if it parses). */
-function parseError(fn: () => unknown): TraceFormatError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TraceFormatError);
-    return e as TraceFormatError;
-  }
-  throw new Error('expected a TraceFormatError');
-}
 
 const bad = (t: Trace): [number, string][] => t.badRows.map((b) => [b.line, b.reason]);
 const arrivals = (t: Trace): number[] => t.requests.map((r) => r.arrival);
