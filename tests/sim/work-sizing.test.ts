@@ -217,6 +217,17 @@ describe('sizing by SLO', () => {
     expect(() => searchServers(() => 0.5, { guess: 2, min: 1, max: 16, target: 0.99 })).toThrow(SloUnreachableError);
   });
 
+  it('an autoscaled pool without maxServers takes its bound from the same search', () => {
+    const cfg = configs[0]![1];
+    const fixed = runSimulation(cfg);
+    const z = fixed.pools[0]!.sizing!;
+    if (z.method !== 'slo') throw new Error('slo sizing expected');
+    const r = runSimulation({ ...cfg, deployment: { kind: 'pooled', servers: 'auto', autoscaler: { provisioningDelayS: 0 } } });
+    expect(r.pools[0]!.autoscaler!.maxServers).toBe(z.search.servers);
+    expect(r.pools[0]!.servers.initial).toBe(z.search.servers);
+    expect(r.pools[0]!.servers.peak).toBeLessThanOrEqual(z.search.servers);
+  });
+
   it('the peak rule applies its headroom once, on windows of any length', () => {
     const cfg = poisson(8, { durationS: 300, deployment: { kind: 'pooled', servers: 'auto', sizing: { method: 'peak', percentile: 100, windowS: 5 } } } as Partial<SimConfig>);
     const r = runSimulation(cfg);
