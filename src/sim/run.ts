@@ -448,15 +448,15 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
     const d = demand[i]!;
     const o = p.options;
     const where = dep.kind === 'reserved' ? `deployment (reserved), tenant ${p.name}` : dep.kind === 'multi-model' ? `deployment.pools.${p.name}` : 'deployment';
+    // Sizes the pool once (the fixed size, or the autoscaler's bound) and records how.
     const size = (): number => {
       if (method === 'peak') {
-        const n = serversForPeak(d.peak, rule);
-        sizings.push({ method: 'peak', peakServers: d.peak, percentile: pct, windowS: d.windowS, targetUtilization: rule.targetUtilization ?? SIZING_DEFAULTS.targetUtilization });
-        return n;
+        sizings[i] = { method: 'peak', peakServers: d.peak, percentile: pct, windowS: d.windowS, targetUtilization: rule.targetUtilization ?? SIZING_DEFAULTS.targetUtilization };
+        return serversForPeak(d.peak, rule);
       }
       orders ??= poolOrders(plan);
       const search = sizeBySlo(plan, i, orders[i]!, where, intervalS, reuse);
-      sizings.push({ method: 'slo', search });
+      sizings[i] = { method: 'slo', search };
       return search.servers;
     };
     const asSpec = o.autoscaler;
@@ -472,7 +472,6 @@ export function runSimulation(input: SimConfig | unknown, options: RunOptions = 
       servers = asSpec.minServers ?? AUTOSCALER_DEFAULTS.minServers;
       sizedBy.push('autoscaler');
     }
-    if (sizings.length < i + 1) sizings.push(undefined);
     let as: PoolSetup['autoscaler'] | undefined;
     if (asSpec) {
       const maxServers = asSpec.maxServers ?? sizedServers ?? size();

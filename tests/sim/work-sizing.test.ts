@@ -228,6 +228,24 @@ describe('sizing by SLO', () => {
     expect(r.pools[0]!.servers.peak).toBeLessThanOrEqual(z.search.servers);
   });
 
+  it('each pool keeps its own sizing record, also where one is an autoscaler bound', () => {
+    const cfg: SimConfig = {
+      ...poisson(1, { durationS: 300, slo }),
+      tenants: [
+        { name: 'a', model: 'llama-3.1-8b', arrival: { kind: 'poisson', rate: 30 }, lengths: CHAT },
+        { name: 'b', model: 'llama-3.2-3b', arrival: { kind: 'poisson', rate: 40 }, lengths: CHAT },
+      ],
+      deployment: { kind: 'multi-model', pools: { 'llama-3.1-8b': { servers: 1, autoscaler: { provisioningDelayS: 0 } }, 'llama-3.2-3b': { servers: 'auto' } } },
+    };
+    const r = runSimulation(cfg);
+    const [a, b] = r.pools;
+    const za = a!.sizing!;
+    const zb = b!.sizing!;
+    if (za.method !== 'slo' || zb.method !== 'slo') throw new Error('slo sizing expected');
+    expect(a!.autoscaler!.maxServers).toBe(za.search.servers);
+    expect(b!.servers.initial).toBe(zb.search.servers);
+  });
+
   it('the peak rule applies its headroom once, on windows of any length', () => {
     const cfg = poisson(8, { durationS: 300, deployment: { kind: 'pooled', servers: 'auto', sizing: { method: 'peak', percentile: 100, windowS: 5 } } } as Partial<SimConfig>);
     const r = runSimulation(cfg);
