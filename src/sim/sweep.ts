@@ -65,8 +65,9 @@ export function configAtLoad(
   options: WorkloadInputs & { tolerance?: number; maxIterations?: number } = {},
 ): { config: SimConfig; offeredLoad: number; scale: number } {
   if (!(target > 0)) throw new RangeError(`target load must be > 0, got ${target}`);
-  const base = expandQueue(validateConfig(input));
-  const dep = base.deployment;
+  // Rates are scaled on the config as written (a queue keeps its shorthand); its expansion says the servers.
+  const base = validateConfig(input);
+  const dep = expandQueue(base).deployment;
   if (!dep || dep.kind !== 'pooled' || typeof dep.servers !== 'number') throw new Error('configAtLoad needs a pooled deployment with a fixed number of servers (or a queue)');
   const servers = [dep.servers];
   const tol = options.tolerance ?? 0.002;

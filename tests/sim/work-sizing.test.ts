@@ -71,6 +71,12 @@ describe('one definition of useful work', () => {
     }
   });
 
+  it('a load sweep over a queue config scales the queue\'s rate (the shorthand stays a shorthand)', () => {
+    const s = runSweep({ seed: 1, queue: { servers: 2, arrivalRate: 1, meanServiceS: 1, requests: 3000 } }, { kind: 'load', values: [0.5, 0.8] });
+    if (s.kind !== 'load') throw new Error('load sweep expected');
+    for (const row of s.rows) expect(Math.abs(row.offeredLoad / row.target - 1)).toBeLessThan(0.005);
+  });
+
   it('configAtLoad reaches the load it is asked for on the workload itself', () => {
     const { config, offeredLoad } = configAtLoad(poisson(1, { durationS: 90 }), 0.8);
     expect(Math.abs(offeredLoad / 0.8 - 1)).toBeLessThan(0.005);
