@@ -172,6 +172,11 @@ export interface Slo {
   e2e?: number;
 }
 
+/** Whether an SLO sets any target (an empty or missing one sets none). */
+export function hasSloTarget(slo: Slo | undefined): slo is Slo {
+  return slo !== undefined && (slo.ttft !== undefined || slo.tpot !== undefined || slo.e2e !== undefined);
+}
+
 /**
  * Whether a request met every SLO: it finished, and each given target holds. A request with one
  * output token has no TPOT and passes a TPOT target.

@@ -11,7 +11,7 @@
 // - the time series covers the whole run, warm-up included; latencies are placed at the
 //   request's finish (E2E) and first token (TTFT).
 import { LogHistogram, type LogHistogramOptions } from '../metrics/percentiles.js';
-import { e2e, meetsSlo, tpot, ttft, type Slo } from '../metrics/latency.js';
+import { e2e, hasSloTarget, meetsSlo, tpot, ttft, type Slo } from '../metrics/latency.js';
 import type { RequestRecord } from '../metrics/records.js';
 
 const FLEET_HIST: LogHistogramOptions = { relativeError: 0.01, lowest: 1e-6, highest: 1e6 };
@@ -90,7 +90,7 @@ export class Collector {
     this.warmupS = o.warmupS;
     this.intervalS = o.intervalS;
     this.tenantSlo = o.tenantSlo;
-    this.hasSlo = o.tenantSlo.some((s) => s !== undefined && (s.ttft !== undefined || s.tpot !== undefined || s.e2e !== undefined));
+    this.hasSlo = o.tenantSlo.some(hasSloTarget);
     const T = o.tenants;
     this.tArrived = new Float64Array(T);
     this.tFinished = new Float64Array(T);

@@ -15,7 +15,7 @@
 // - a tenant's busy share: its pool's busy time × its share of the pool's tokens (prompt + output
 //   of its finished requests); its time utilization only where it has servers of its own.
 import { costPerMillionTokens, gpuPrice, laptopPrice, type GpuPrice } from '../econ/cost.js';
-import type { Slo } from '../metrics/latency.js';
+import { hasSloTarget, type Slo } from '../metrics/latency.js';
 import { stepFunctionMeans } from '../metrics/utilization.js';
 import { summarize, type PercentileSummary } from '../metrics/percentiles.js';
 import type { SchedulerConfig } from '../engine/scheduler.js';
@@ -355,8 +355,6 @@ export function offeredLoadOf(plan: PlannedRun, servers: readonly number[]): num
   return den > 0 ? num / den : NaN;
 }
 
-const hasAnySlo = (s: Slo | undefined): boolean => s !== undefined && (s.ttft !== undefined || s.tpot !== undefined || s.e2e !== undefined);
-
 /** Request indices of each pool, in arrival order. */
 function poolOrders(plan: PlannedRun): Int32Array[] {
   const { columns } = plan.workload;
@@ -392,7 +390,7 @@ function sizeBySlo(plan: PlannedRun, g: number, order: Int32Array, where: string
   const { config, workload: w, rule } = plan;
   const target = rule.sloTarget ?? SIZING_DEFAULTS.sloTarget;
   const min = rule.minServers ?? SIZING_DEFAULTS.minServers;
-  if (!p.tenants.some((t) => hasAnySlo(plan.tenantSlo[t]))) {
+  if (!p.tenants.some((t) => hasSloTarget(plan.tenantSlo[t]))) {
     throw new RangeError(
       `${where}: sizing by SLO (the default) needs an SLO: give slo (ttft, tpot or e2e) for the run or its tenants, a fixed servers count, or deployment.sizing.method 'peak'`,
     );

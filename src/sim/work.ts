@@ -16,7 +16,7 @@
 // saturated server. Work is counted as it is done (step by step), never for recomputation after a
 // preemption: a prompt position is charged once.
 import type { SchedulerConfig } from '../engine/scheduler.js';
-import type { Slo } from '../metrics/latency.js';
+import { hasSloTarget, type Slo } from '../metrics/latency.js';
 import type { TraceColumns } from '../traffic/columns.js';
 import { FixedModel, type StepTimeModel } from './step-time.js';
 
@@ -158,7 +158,7 @@ export function idleAttainment(
   for (let j = 0; j < indices.length; j++) {
     const i = indices[j]!;
     const slo = tenantSlo[columns.tenant[i]!];
-    if (!slo || (slo.ttft === undefined && slo.tpot === undefined && slo.e2e === undefined)) continue;
+    if (!hasSloTarget(slo)) continue;
     counted++;
     const P = Math.max(1, columns.promptTokens[i]!);
     const M = Math.max(1, columns.outputTokens[i]!);
