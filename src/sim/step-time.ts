@@ -300,6 +300,18 @@ interface Gemm {
   actBytesPerToken: number;
 }
 
+/** √(a² + b²): Math.hypot guards against overflow these magnitudes never reach, at several times the cost. */
+function norm2(a: number, b: number): number {
+  return Math.sqrt(a * a + b * b);
+}
+
+/** A GEMM's roofline terms in seconds, divided once: memory = fixedS + tokens·memS, compute = tokens·compS. */
+interface GemmTime {
+  fixedS: number;
+  memS: number;
+  compS: number;
+}
+
 /**
  * The roofline model: per step, the time of every kernel the GPU runs, from the model's layer
  * shapes on one tensor-parallel shard (the slowest GPU of the replica is any GPU: shards are equal).
@@ -332,22 +344,22 @@ export class RooflineModel implements StepTimeModel {
   readonly kvBytesPerTokenPerGpu: number;
   /** Memory held back from the KV cache on each GPU for activations and buffers, bytes. */
   readonly reserveBytesPerGpu: number;
-  private readonly gemms: Gemm[];
-  private readonly head: Gemm;
+  // Per-step terms in seconds (the step time is evaluated once per simulated step: nothing is
+  // divided or allocated there).
+  private readonly gemms: GemmTime[];
+  private readonly head: GemmTime;
   private readonly layers: number;
-  private readonly kvPerLayer: number;
-  private readonly qoBytesPerToken: number;
-  private readonly attnFlopsPerPair: number;
-  private readonly elemBytesPerToken: number;
+  /** Attention memory per layer: seconds per context position, per query token; compute per pair. */
+  private readonly kvS: number;
+  private readonly qoS: number;
+  private readonly attnPairS: number;
+  /** Elementwise kernels and the embedding gather, all layers, seconds per token. */
+  private readonly elemS: number;
   private readonly kernelFloor: number;
   private readonly collectives: number;
   private readonly collectiveLatency: number;
   private readonly commPerToken: number;
   private readonly gatherPerSampled: number;
-  private readonly bandwidth: number;
-  private readonly peak: number;
-  private readonly attnPeak: number;
-  private readonly p: number;
   private readonly overhead: number;
 
   constructor(readonly spec: RooflineSpec) {
@@ -365,25 +377,25 @@ export class RooflineModel implements StepTimeModel {
     const vp = m.vocab / tp;
     const d = m.headDim;
     const gemm = (inDim: number, outDim: number, bytes = wb): Gemm => ({ weightBytes: inDim * outDim * bytes, flopsPerToken: 2 * inDim * outDim, actBytesPerToken: (inDim + outDim) * ACT_BYTES });
-    this.gemms = [gemm(h, (hq + 2 * hk) * d), gemm(hq * d, h), gemm(h, 2 * ip), gemm(ip, h)];
-    this.head = gemm(h, vp, DTYPE_BYTES.bf16);
+    const gemms = [gemm(h, (hq + 2 * hk) * d), gemm(hq * d, h), gemm(h, 2 * ip), gemm(ip, h)];
+    const head = gemm(h, vp, DTYPE_BYTES.bf16);
     this.layers = m.layers;
 
     const norms = (2 * m.layers + 1) * h * DTYPE_BYTES.bf16;
     const embed = m.vocab * h * DTYPE_BYTES.bf16;
     const fullLayer = h * (m.heads + 2 * m.kvHeads) * d + m.heads * d * h + 3 * h * m.intermediate;
     this.weightBytes = m.layers * fullLayer * wb + norms + embed * (m.tiedEmbeddings ? 1 : 2);
-    const layerPerGpu = this.gemms.reduce((s, g) => s + g.weightBytes, 0);
+    const layerPerGpu = gemms.reduce((s, g) => s + g.weightBytes, 0);
     this.weightBytesPerGpu = m.layers * layerPerGpu + norms + (embed / tp) * (m.tiedEmbeddings ? 1 : 2);
 
     this.kvBytesPerToken = kvBytesPerToken(m, kvDtype);
-    this.kvPerLayer = 2 * hk * d * DTYPE_BYTES[kvDtype];
-    this.kvBytesPerTokenPerGpu = m.layers * this.kvPerLayer;
-    this.qoBytesPerToken = 2 * hq * d * ACT_BYTES;
-    this.attnFlopsPerPair = 4 * hq * d;
+    const kvPerLayer = 2 * hk * d * DTYPE_BYTES[kvDtype];
+    this.kvBytesPerTokenPerGpu = m.layers * kvPerLayer;
+    const qoBytesPerToken = 2 * hq * d * ACT_BYTES;
+    const attnFlopsPerPair = 4 * hq * d;
     // Per layer: add+RMSNorm twice (read x and residual, write both), RoPE on Q and K (read,
     // write), SwiGLU (read gate and up, write one); the embedding gathers a row per token.
-    this.elemBytesPerToken = m.layers * ACT_BYTES * (8 * h + 2 * (hq + hk) * d + 3 * ip) + h * (DTYPE_BYTES.bf16 + ACT_BYTES);
+    const elemBytesPerToken = m.layers * ACT_BYTES * (8 * h + 2 * (hq + hk) * d + 3 * ip) + h * (DTYPE_BYTES.bf16 + ACT_BYTES);
     this.kernelFloor = m.layers * SMALL_KERNELS_PER_LAYER * (eff.kernelS ?? ROOFLINE_DEFAULTS.kernelS);
 
     const link = this.gpu.linkBandwidth * (eff.link ?? ROOFLINE_DEFAULTS.link);
@@ -392,11 +404,17 @@ export class RooflineModel implements StepTimeModel {
     this.commPerToken = tp > 1 ? (((2 * (tp - 1)) / tp) * h * ACT_BYTES) / link : 0;
     this.gatherPerSampled = tp > 1 ? (((tp - 1) / tp) * m.vocab * ACT_BYTES) / link : 0;
 
-    this.bandwidth = this.gpu.memoryBandwidth * (eff.bandwidth ?? ROOFLINE_DEFAULTS.bandwidth);
+    const bw = this.gpu.memoryBandwidth * (eff.bandwidth ?? ROOFLINE_DEFAULTS.bandwidth);
     const fp8 = weights === 'fp8' && this.gpu.fp8Flops !== undefined;
-    this.peak = (fp8 ? this.gpu.fp8Flops! : this.gpu.bf16Flops) * (eff.flops ?? ROOFLINE_DEFAULTS.flops);
-    this.attnPeak = this.gpu.bf16Flops * (eff.attention ?? ROOFLINE_DEFAULTS.attention);
-    this.p = ROOFLINE_DEFAULTS.overlap;
+    const peak = (fp8 ? this.gpu.fp8Flops! : this.gpu.bf16Flops) * (eff.flops ?? ROOFLINE_DEFAULTS.flops);
+    const attnPeak = this.gpu.bf16Flops * (eff.attention ?? ROOFLINE_DEFAULTS.attention);
+    const seconds = (g: Gemm): GemmTime => ({ fixedS: g.weightBytes / bw, memS: g.actBytesPerToken / bw, compS: g.flopsPerToken / peak });
+    this.gemms = gemms.map(seconds);
+    this.head = seconds(head);
+    this.kvS = kvPerLayer / bw;
+    this.qoS = qoBytesPerToken / bw;
+    this.attnPairS = attnFlopsPerPair / attnPeak;
+    this.elemS = elemBytesPerToken / bw;
     this.overhead = eff.overheadS ?? ROOFLINE_DEFAULTS.overheadS;
 
     // The profile run's peak: per token the residual, the normed hidden and the MLP's gate, up and
@@ -414,22 +432,20 @@ export class RooflineModel implements StepTimeModel {
     return Math.max(0, Math.floor(usable / (this.kvBytesPerTokenPerGpu * blockSize)));
   }
 
-  /** (a^p + b^p)^(1/p); p = 2 takes the fast path. */
-  private combine(a: number, b: number): number {
-    return this.p === 2 ? Math.sqrt(a * a + b * b) : (a ** this.p + b ** this.p) ** (1 / this.p);
-  }
-
-  /** Busy seconds of a step: `tokens` fed, `sampled` of them sampled, attention over `context` positions and `pairs` query-key pairs. */
+  /**
+   * Busy seconds of a step: `tokens` fed, `sampled` of them sampled, attention over `context`
+   * positions and `pairs` query-key pairs. Each kernel's memory and compute times combine as a
+   * 2-norm (ROOFLINE_DEFAULTS.overlap).
+   */
   private time(tokens: number, sampled: number, context: number, pairs: number): number {
     if (tokens <= 0) return Math.max(MIN_STEP_S, this.overhead);
-    const bw = this.bandwidth;
     let layer = 0;
-    for (const g of this.gemms) layer += this.combine((g.weightBytes + tokens * g.actBytesPerToken) / bw, (tokens * g.flopsPerToken) / this.peak);
-    const attn = this.combine(((context + tokens) * this.kvPerLayer + tokens * this.qoBytesPerToken) / bw, (pairs * this.attnFlopsPerPair) / this.attnPeak);
-    let t = this.layers * (layer + attn) + (tokens * this.elemBytesPerToken) / bw + this.kernelFloor;
+    for (const g of this.gemms) layer += norm2(g.fixedS + tokens * g.memS, tokens * g.compS);
+    layer += norm2((context + tokens) * this.kvS + tokens * this.qoS, pairs * this.attnPairS);
+    let t = this.layers * layer + tokens * this.elemS + this.kernelFloor;
     if (sampled > 0) {
       const hd = this.head;
-      t += this.combine((hd.weightBytes + sampled * hd.actBytesPerToken) / bw, (sampled * hd.flopsPerToken) / this.peak);
+      t += norm2(hd.fixedS + sampled * hd.memS, sampled * hd.compS);
     }
     if (this.collectives > 0) {
       t += this.collectives * (this.collectiveLatency + tokens * this.commPerToken);
