@@ -53,7 +53,7 @@ export const SIM_USAGE = `  sim <scenario|config.json> [--out FILE] [--seed N] [
  * Reads and parses the traces a config names (relative to `baseDir`), each with the parser
  * options its source sets, keyed as WorkloadInputs.traces expects (traceKey).
  */
-export function loadTraces(config: SimConfig, baseDir: string): Map<string, Trace> {
+function loadTraces(config: SimConfig, baseDir: string): Map<string, Trace> {
   const traces = new Map<string, Trace>();
   for (const use of traceUses(config)) {
     const file = isAbsolute(use.path) ? use.path : resolve(baseDir, use.path);

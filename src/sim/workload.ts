@@ -37,7 +37,7 @@ export interface WorkloadTrace extends TraceReport {
 // --- Trace files: which a config needs, how each is parsed, and what the parse left out ------
 
 /** The parser options a trace source sets (format and BurstGPT's filter and failure policy). */
-export function traceParseOptions(src: Partial<TraceSource>): ParseOptions {
+function traceParseOptions(src: Partial<TraceSource>): ParseOptions {
   const o: ParseOptions = {};
   if (src.format !== undefined) o.format = src.format;
   if (src.models !== undefined || src.failures !== undefined) {

@@ -23,11 +23,11 @@ import type { SimResult } from '../run.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
 import { GPU_PARAM, MODEL_PARAM, params, pctText, roofline } from './common.js';
 
-export const AZURE_DIR = 'traces/azure-llm-2023';
-export const AZURE_FILES = { code: 'AzureLLMInferenceTrace_code.csv', conversation: 'AzureLLMInferenceTrace_conv.csv' } as const;
+const AZURE_DIR = 'traces/azure-llm-2023';
+const AZURE_FILES = { code: 'AzureLLMInferenceTrace_code.csv', conversation: 'AzureLLMInferenceTrace_conv.csv' } as const;
 
 /** Which two customers: the two real traces, or one trace twice (controls for the multiplexing check). */
-export const PAIRS = {
+const PAIRS = {
   'code+conversation': 'the code and the conversation trace, on their recorded clock',
   'code+code': 'the code trace twice, perfectly aligned (a control: no multiplexing gain beyond rounding)',
   'code+code-shifted': 'the code trace twice, the second copy rotated by half the run (the same traffic, its bursts no longer aligned)',
@@ -45,7 +45,7 @@ interface AzureParams {
 }
 
 /** The two parsed traces and where each starts on the common clock (s after the earlier one). */
-export interface AzureTraces {
+interface AzureTraces {
   dir: string;
   code: Trace;
   conversation: Trace;
@@ -64,7 +64,7 @@ function nodeModules(): { fs: NodeFs; path: NodePath; url: NodeUrl; process: Nod
 }
 
 /** Folders searched for the shared data, in order. */
-export function dataDirCandidates(): string[] {
+function dataDirCandidates(): string[] {
   const m = nodeModules();
   if (!m) return [];
   const env = m.process.env.MULTIPLEX_DATA;
@@ -88,7 +88,7 @@ function firstTimestamp(text: string, file: string): number {
  * Loads the two traces from the first candidate folder that holds both; a sentence saying where
  * they were looked for when none does.
  */
-export function loadAzureTraces(dirs: readonly string[] = dataDirCandidates()): AzureTraces | string {
+function loadAzureTraces(dirs: readonly string[] = dataDirCandidates()): AzureTraces | string {
   const m = nodeModules();
   if (!m) return 'The Azure traces are read from a data folder, which this environment (a browser) does not have: run `npm run lab -- sim azure-two-customers` in the repository.';
   for (const dir of dirs) {
@@ -124,7 +124,7 @@ function slice(t: Trace, offsetS: number, cutS: number, label: string, rotateS =
   return { source: `${t.source} (${label})`, format: t.format, requests, badRows: [], durationS: cutS };
 }
 
-export interface AzureWorkload {
+interface AzureWorkload {
   /** The run's traces, by the path the config's tenants name. */
   traces: Map<string, Trace>;
   /** Pooled and reserved configs over the same two customers. */
@@ -134,7 +134,7 @@ export interface AzureWorkload {
 }
 
 /** The two customers of `p.customers` over the first `p.minutes` of the common clock, as configs. */
-export function azureWorkload(data: AzureTraces, p: AzureParams, seed: number): AzureWorkload {
+function azureWorkload(data: AzureTraces, p: AzureParams, seed: number): AzureWorkload {
   const end = Math.max(
     data.offsetS.code + (data.code.requests.at(-1)?.arrival ?? 0),
     data.offsetS.conversation + (data.conversation.requests.at(-1)?.arrival ?? 0),
@@ -225,7 +225,7 @@ function columns(reserved: SimResult, pooled: SimResult): Column[] {
 }
 
 /** The reserved-vs-pooled table: one column per fleet, one row per figure. */
-export function formatAzureTable(cols: readonly Column[]): string {
+function formatAzureTable(cols: readonly Column[]): string {
   const row = (name: string, f: (c: Column) => string): string[] => [name, ...cols.map(f)];
   return table(
     ['', ...cols.map((c) => c.label)],

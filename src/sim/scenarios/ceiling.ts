@@ -85,10 +85,17 @@ const ceiling: Scenario = {
     for (let n = Math.max(1, Math.ceil(p.servers * sweepLoad) - (ex.reduced ? 0 : 1)); n <= p.servers + (ex.reduced ? 0 : 1); n++) counts.push(n);
     ex.plan(loads.length + counts.length);
 
+    // Each load's config once: the servers sweep reuses the swept row at its load.
+    const atLoad = new Map<number, SimConfig>();
+    const configAt = (load: number): SimConfig => {
+      let c = atLoad.get(load);
+      if (!c) atLoad.set(load, (c = configAtLoad(base, load).config));
+      return c;
+    };
     let maxBatch = NaN;
     const rows: LoadRow[] = loads.map((target) => {
       // The run at 85% is kept whole (its figures and time series); the others give their row.
-      const r = ex.simulate(`offered load ${pctText(target)}`, configAtLoad(base, target).config, target === 0.85);
+      const r = ex.simulate(`offered load ${pctText(target)}`, configAt(target), target === 0.85);
       const f = r.fleet;
       maxBatch = r.pools[0]!.scheduler.maxBatch;
       return {
@@ -107,7 +114,7 @@ const ceiling: Scenario = {
     });
     ex.sweeps.push({ label: 'offered load vs p99 latency', sweep: { kind: 'load', rows } });
 
-    const demandCfg = configAtLoad(base, sweepLoad).config;
+    const demandCfg = configAt(sweepLoad);
     const srows: ServersRow[] = counts.map((n) => {
       const r = ex.simulate(`${n} servers`, { ...demandCfg, deployment: { kind: 'pooled', servers: n, router: 'jsq' } }, false);
       const att = r.fleet.slo?.attainment ?? null;

@@ -1,4 +1,5 @@
 // Pieces the report's scenarios share: request lengths, daily profiles and the hardware params.
+import { percentile } from '../../metrics/percentiles.js';
 import type { LengthDist } from '../../traffic/lengths.js';
 import type { RooflineSpec } from '../step-time.js';
 import { defaultParams, resolveParams, type Scenario, type ScenarioOptions, type ScenarioParam } from '../scenarios.js';
@@ -97,4 +98,9 @@ export function params<T extends object>(s: Scenario, o: ScenarioOptions): T {
   const { params: p, errors } = resolveParams(s, o.params ?? {}, o.reduced ?? false);
   if (errors.length) throw new RangeError(errors.join('; '));
   return { ...defaultParams(s, o.reduced ?? false), ...p } as T;
+}
+
+/** The q-quantile of the finite values (0 ≤ q ≤ 1), linear between order statistics; NaN when none. */
+export function quantile(values: readonly number[], q: number): number {
+  return percentile(values.filter(Number.isFinite), 100 * q, 'linear');
 }

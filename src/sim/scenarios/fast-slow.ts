@@ -27,6 +27,7 @@ import { makeStepTimeModel, type RooflineSpec } from '../step-time.js';
 import { sizingRuleText } from '../sizing.js';
 import { buildWorkload } from '../workload.js';
 import { BUSINESS_DAY, CHAT_LENGTHS, CHAT_NOTE, DAY_NOTE, ZONES, params, pctText, scaleTz } from './common.js';
+import { CHAT_SLO } from './sized.js';
 
 interface FastSlowParams {
   fastCustomers: number;
@@ -40,9 +41,8 @@ interface FastSlowParams {
 
 const MODEL = 'llama-3.1-8b';
 /** The report's ranges: per-stream output tokens/s and capacity utilization of each platform. */
-export const FAST_RANGE = { speed: [230, 260], utilization: [0.4, 0.5] } as const;
-export const SLOW_RANGE = { speed: [120, 150], utilization: [0.7, 0.85] } as const;
-const TTFT_SLO = 2;
+const FAST_RANGE = { speed: [230, 260], utilization: [0.4, 0.5] } as const;
+const SLOW_RANGE = { speed: [120, 150], utilization: [0.7, 0.85] } as const;
 
 type Side = 'fast' | 'slow';
 
@@ -60,7 +60,7 @@ function traffic(p: FastSlowParams, seed: number, side: Side, maxBatch?: number)
     seed,
     durationS: period,
     stepTime: spec(p, side),
-    slo: { ttft: TTFT_SLO, tpot: 2 / speed },
+    slo: { ttft: CHAT_SLO.ttft, tpot: 2 / speed },
     tenants: [
       {
         name: 'customer',
@@ -207,7 +207,7 @@ const fastSlow: Scenario = {
       `Traffic (an assumption): customers of ${p.rate} requests/s on average (lognormal sizes, CV 1), each with a business-hours day in its own time zone (${ZONES['americas-europe-asia']!.label}); the fast API has ${p.fastCustomers}, the slow one ${p.slowCustomers}. Offered: ${num(fast.workload.offeredWorkServers)} and ${num(slow.workload.offeredWorkServers)} servers of work.`,
     );
     ex.note(
-      `SLO (what each promises): TTFT ≤ ${TTFT_SLO} s and TPOT ≤ 2 ÷ its speed (${secs(2 / p.fastSpeed)} fast, ${secs(2 / p.slowSpeed)} slow), for 99% of requests. ${sizingRuleText()}`,
+      `SLO (what each promises): TTFT ≤ ${CHAT_SLO.ttft} s and TPOT ≤ 2 ÷ its speed (${secs(2 / p.fastSpeed)} fast, ${secs(2 / p.slowSpeed)} slow), for 99% of requests. ${sizingRuleText()}`,
     );
     ex.note(
       `Utilization is capacity utilization: useful work (server-seconds at each platform's own saturated batch) ÷ billed server-seconds; time utilization reads ${pctText(fast.fleet.timeUtilization)} fast and ${pctText(slow.fleet.timeUtilization)} slow. Latency: TTFT p99 ${secs(fast.fleet.latency.ttft.p99)} fast vs ${secs(slow.fleet.latency.ttft.p99)} slow.`,

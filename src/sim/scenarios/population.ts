@@ -29,11 +29,11 @@ import type { SimConfig, TenantGroup } from '../config.js';
 import type { SimResult } from '../run.js';
 import { num } from '../report.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
-import { BUSINESS_DAY, CHAT_LENGTHS, CHAT_NOTE, DAY_NOTE, GPU_PARAM, ZONES, dayParam, params, pctText, roofline, scaleTz } from './common.js';
+import { BUSINESS_DAY, CHAT_LENGTHS, CHAT_NOTE, DAY_NOTE, GPU_PARAM, ZONES, dayParam, params, pctText, quantile, roofline, scaleTz } from './common.js';
 import { CHAT_SLO, SIZED_NOTE, SLO_NOTE } from './sized.js';
 
 /** The Azure code trace's scale: prompt mean ~2,048 tokens, output mean ~28. */
-export const CODE_LENGTHS: LengthDist = {
+const CODE_LENGTHS: LengthDist = {
   kind: 'parametric',
   prompt: { kind: 'lognormal', mean: 2048, cv: 1, min: 16, max: 7000 },
   output: { kind: 'lognormal', mean: 28, cv: 1.5, min: 2, max: 1000 },
@@ -66,7 +66,7 @@ export interface Customer {
   tz: number;
 }
 
-export interface PopulationParams {
+interface PopulationParams {
   customers: number;
   /** Every customer's rate × this (1: the stated sizes). */
   sizeScale: number;
@@ -99,7 +99,7 @@ export function drawCustomers(p: Pick<PopulationParams, 'customers' | 'sizeScale
 }
 
 /** One customer alone on its own fleet of its model, sized by SLO. */
-export function customerConfig(c: Customer, p: Pick<PopulationParams, 'dayH' | 'gpu'>, seed: number): SimConfig {
+function customerConfig(c: Customer, p: Pick<PopulationParams, 'dayH' | 'gpu'>, seed: number): SimConfig {
   const period = p.dayH * 3600;
   const tz = scaleTz(c.tz, p.dayH);
   let tenants: TenantGroup[];
@@ -140,14 +140,7 @@ export function customerConfig(c: Customer, p: Pick<PopulationParams, 'dayH' | '
   };
 }
 
-/** The q-quantile of values (0 ≤ q ≤ 1), linear between order statistics. */
-export function quantile(values: readonly number[], q: number): number {
-  const s = [...values].filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const x = q * (s.length - 1);
-  const i = Math.floor(x);
-  return i + 1 < s.length ? s[i]! + (x - i) * (s[i + 1]! - s[i]!) : s[i]!;
-}
+export { quantile } from './common.js';
 
 const BAND = { low: 0.1, high: 0.4 } as const;
 

@@ -22,7 +22,7 @@ import { CHAT_LENGTHS, CHAT_NOTE, GPU_PARAM, MODEL_PARAM, dayParam, params, pctT
 import { PEAK_8H_DAY } from './peaks.js';
 import { CHAT_SLO, SIZED_NOTE, SLO_NOTE, sizingNote, utilizationNote } from './sized.js';
 
-export interface RealWorldParams {
+interface RealWorldParams {
   rate: number;
   experiments: number;
   abroad: number;
@@ -51,7 +51,7 @@ export function cycleProfile(release: number): number[] {
 }
 
 /** The customer's week with the effects (each 0 turns one off). */
-export function realWorldConfig(p: RealWorldParams, seed: number): SimConfig {
+function realWorldConfig(p: RealWorldParams, seed: number): SimConfig {
   const dayS = p.dayH * 3600;
   const periodS = CYCLE_DAYS * dayS;
   const profile = cycleProfile(p.release);
