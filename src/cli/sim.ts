@@ -8,9 +8,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, intArg } from './args.js';
-import { formatTraceReport, traceReport, type TraceReport } from '../traffic/report.js';
+import { formatTraceReport, type TraceReport } from '../traffic/report.js';
 import type { Trace } from '../traffic/types.js';
-import { parseTraceUse, traceUses } from '../sim/workload.js';
+import { parseTraceUse, traceUses, type WorkloadTrace } from '../sim/workload.js';
 import type { StepRecord } from '../metrics/records.js';
 import type { CalibrationOptions } from '../sim/calibrate.js';
 import '../sim/scenarios/index.js';
@@ -218,8 +218,15 @@ export async function runSim(argv: string[]): Promise<number> {
   if (doSweep) {
     if (!config.sweep) throw new UsageError('--sweep: the config has no sweep');
     const runs = config.sweep.values.length;
-    const sweep = runSweep(config, config.sweep, { traces, onRun: (k) => log(k < 0 ? '  base run done\n' : `  sweep run ${k + 1}/${runs} done\n`) });
-    const reports = traceUses(config).map((u) => ({ ...traceReport(u.path, traces.get(u.key)!), usedBy: [u.field] }));
+    // Every run replays the same files: the first run's trace reports are the sweep's.
+    let reports: WorkloadTrace[] = [];
+    const sweep = runSweep(config, config.sweep, {
+      traces,
+      onRun: (k, r) => {
+        if (reports.length === 0) reports = r.workload.traces;
+        log(k < 0 ? '  base run done\n' : `  sweep run ${k + 1}/${runs} done\n`);
+      },
+    });
     process.stdout.write(`${config.name ?? what}: ${config.sweep.kind} sweep\n${formatSweep(sweep)}\n${traceLines(reports)}`);
     json = reports.length > 0 ? { config, sweep, traces: reports } : { config, sweep };
   } else {
