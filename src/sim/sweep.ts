@@ -83,6 +83,46 @@ export function configAtLoad(
   return { config, offeredLoad: load, scale };
 }
 
+/** A load sweep's row: the run at `target` load. */
+export function loadRow(target: number, r: SimResult): LoadRow {
+  const f = r.fleet;
+  return {
+    target,
+    offeredLoad: r.workload.offeredLoad,
+    servers: r.pools[0]!.servers.initial,
+    timeUtilization: f.timeUtilization,
+    capacityUtilization: f.capacityUtilization,
+    ttftP99S: f.latency.ttft.p99,
+    tpotP99S: f.latency.tpot.p99,
+    e2eP99S: f.latency.e2e.p99,
+    meanWaitS: f.queueing.meanWaitS,
+    sloAttainment: f.slo?.attainment ?? null,
+    rejected: f.requests.rejected,
+  };
+}
+
+/** A servers sweep's row: the run on `servers`, and whether it meets the SLO-attainment target. */
+export function serversRow(servers: number, r: SimResult, sloTarget: number): ServersRow {
+  const att = r.fleet.slo?.attainment ?? null;
+  return {
+    servers,
+    gpus: r.fleet.gpus.mean,
+    perMillionOutputTokens: r.fleet.cost.perMillionOutputTokens,
+    timeUtilization: r.fleet.timeUtilization,
+    capacityUtilization: r.fleet.capacityUtilization,
+    ttftP99S: r.fleet.latency.ttft.p99,
+    sloAttainment: att,
+    meetsTarget: att !== null && att >= sloTarget,
+  };
+}
+
+/** The cheapest server count (per 1M output tokens) among the rows that meet the target, or null. */
+export function cheapestMeetingTarget(rows: readonly ServersRow[]): number | null {
+  let best: ServersRow | undefined;
+  for (const r of rows) if (r.meetsTarget && (!best || r.perMillionOutputTokens < best.perMillionOutputTokens)) best = r;
+  return best ? best.servers : null;
+}
+
 export function runSweep(input: SimConfig | unknown, spec?: SweepSpec, options: SweepOptions = {}): SweepResult {
   const config = validateConfig(input);
   const sweep = spec ?? config.sweep;
@@ -104,20 +144,7 @@ export function runSweep(input: SimConfig | unknown, spec?: SweepSpec, options: 
       const rows = sweep.values.map((target, k) => {
         const r = runSimulation(configAtLoad(fixed, target, runOpts).config, runOpts);
         onRun?.(k, r);
-        const f = r.fleet;
-        return {
-          target,
-          offeredLoad: r.workload.offeredLoad,
-          servers: r.pools[0]!.servers.initial,
-          timeUtilization: f.timeUtilization,
-          capacityUtilization: f.capacityUtilization,
-          ttftP99S: f.latency.ttft.p99,
-          tpotP99S: f.latency.tpot.p99,
-          e2eP99S: f.latency.e2e.p99,
-          meanWaitS: f.queueing.meanWaitS,
-          sloAttainment: f.slo?.attainment ?? null,
-          rejected: f.requests.rejected,
-        };
+        return loadRow(target, r);
       });
       return { kind: 'load', rows };
     }
@@ -149,21 +176,9 @@ export function runSweep(input: SimConfig | unknown, spec?: SweepSpec, options: 
         if (cfg.deployment?.kind === 'pooled') delete cfg.deployment.autoscaler;
         const r = runSimulation(cfg, runOpts);
         onRun?.(k, r);
-        const att = r.fleet.slo?.attainment ?? null;
-        return {
-          servers,
-          gpus: r.fleet.gpus.mean,
-          perMillionOutputTokens: r.fleet.cost.perMillionOutputTokens,
-          timeUtilization: r.fleet.timeUtilization,
-          capacityUtilization: r.fleet.capacityUtilization,
-          ttftP99S: r.fleet.latency.ttft.p99,
-          sloAttainment: att,
-          meetsTarget: att !== null && att >= target,
-        };
+        return serversRow(servers, r, target);
       });
-      let best: ServersRow | undefined;
-      for (const r of rows) if (r.meetsTarget && (!best || r.perMillionOutputTokens < best.perMillionOutputTokens)) best = r;
-      return { kind: 'servers', sloTarget: target, rows, cheapestMeetingTarget: best ? best.servers : null };
+      return { kind: 'servers', sloTarget: target, rows, cheapestMeetingTarget: cheapestMeetingTarget(rows) };
     }
   }
 }

@@ -8,7 +8,7 @@ import type { SimConfig } from '../config.js';
 import { num, secs } from '../report.js';
 import { registerScenario, type Scenario } from '../scenarios.js';
 import type { LoadRow, ServersRow } from '../sweep.js';
-import { configAtLoad } from '../sweep.js';
+import { cheapestMeetingTarget, configAtLoad, loadRow, serversRow } from '../sweep.js';
 import { CHAT_LENGTHS, CHAT_NOTE, GPU_PARAM, MODEL_PARAM, params, pctText, roofline } from './common.js';
 
 interface CeilingParams {
@@ -96,44 +96,21 @@ const ceiling: Scenario = {
     const rows: LoadRow[] = loads.map((target) => {
       // The run at 85% is kept whole (its figures and time series); the others give their row.
       const r = ex.simulate(`offered load ${pctText(target)}`, configAt(target), target === 0.85);
-      const f = r.fleet;
       maxBatch = r.pools[0]!.scheduler.maxBatch;
-      return {
-        target,
-        offeredLoad: r.workload.offeredLoad,
-        servers: p.servers,
-        timeUtilization: f.timeUtilization,
-        capacityUtilization: f.capacityUtilization,
-        ttftP99S: f.latency.ttft.p99,
-        tpotP99S: f.latency.tpot.p99,
-        e2eP99S: f.latency.e2e.p99,
-        meanWaitS: f.queueing.meanWaitS,
-        sloAttainment: f.slo?.attainment ?? null,
-        rejected: f.requests.rejected,
-      };
+      return loadRow(target, r);
     });
     ex.sweeps.push({ label: 'offered load vs p99 latency', sweep: { kind: 'load', rows } });
 
     const demandCfg = configAt(sweepLoad);
     const srows: ServersRow[] = counts.map((n) => {
       const r = ex.simulate(`${n} servers`, { ...demandCfg, deployment: { kind: 'pooled', servers: n, router: 'jsq' } }, false);
-      const att = r.fleet.slo?.attainment ?? null;
-      return {
-        servers: n,
-        gpus: r.fleet.gpus.mean,
-        perMillionOutputTokens: r.fleet.cost.perMillionOutputTokens,
-        timeUtilization: r.fleet.timeUtilization,
-        capacityUtilization: r.fleet.capacityUtilization,
-        ttftP99S: r.fleet.latency.ttft.p99,
-        sloAttainment: att,
-        meetsTarget: att !== null && att >= SLO_TARGET,
-      };
+      return serversRow(n, r, SLO_TARGET);
     });
-    let best: ServersRow | undefined;
-    for (const r of srows) if (r.meetsTarget && (!best || r.perMillionOutputTokens < best.perMillionOutputTokens)) best = r;
+    const cheapest = cheapestMeetingTarget(srows);
+    const best = cheapest === null ? undefined : srows.find((r) => r.servers === cheapest);
     ex.sweeps.push({
       label: `servers vs cost at the TTFT SLO`,
-      sweep: { kind: 'servers', sloTarget: SLO_TARGET, rows: srows, cheapestMeetingTarget: best ? best.servers : null },
+      sweep: { kind: 'servers', sloTarget: SLO_TARGET, rows: srows, cheapestMeetingTarget: cheapest },
       note: `the demand ${p.servers} servers carry at ${pctText(sweepLoad)} load, on ${counts[0]}–${counts[counts.length - 1]} servers`,
     });
 
