@@ -6,7 +6,7 @@
 import { AZURE_HEADER, parseAzureCsv } from './azure.js';
 import { BURSTGPT_HEADER, parseBurstGptCsv, type BurstGptOptions } from './burstgpt.js';
 import { parseMooncakeJsonl, type MooncakeOptions } from './mooncake.js';
-import { firstLine, splitCsv, TraceFormatError } from './parse-common.js';
+import { clip, firstLine, forEachLine, splitCsv, TraceFormatError } from './parse-common.js';
 import { PROJECT_FORMAT, parseProjectJson } from './project-json.js';
 import type { Trace } from './types.js';
 
@@ -75,23 +75,13 @@ function describeKind(k: RowKind, many: boolean): string {
   }
 }
 
-const clip = (s: string, n = 80): string => (s.length > n ? `${s.slice(0, n)}…` : s);
-
 /** The first `n` non-blank lines with their 1-based numbers (BOM and '\r' stripped). */
 function sampleLines(text: string, n: number): { line: string; no: number }[] {
   const out: { line: string; no: number }[] = [];
-  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let no = 1;
-  while (start < text.length && out.length < n) {
-    let nl = text.indexOf('\n', start);
-    if (nl < 0) nl = text.length;
-    let stop = nl;
-    if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-    const line = text.slice(start, stop);
+  forEachLine(text, (line, no) => {
     if (line.trim() !== '') out.push({ line, no });
-    no++;
-    start = nl + 1;
-  }
+    return out.length < n;
+  });
   return out;
 }
 

@@ -27,9 +27,9 @@ export function badRow(line: number, reason: string, text: string): BadRow {
 /**
  * Calls `fn` for every line with its 1-based number, '\r' stripped. Trailing blank lines are not
  * visited (a file may end with newlines); blank lines before the end are, so a parser can report
- * them. One pass, no array of lines.
+ * them. One pass, no array of lines; `fn` returning false stops it.
  */
-export function forEachLine(text: string, fn: (line: string, lineNo: number) => void): void {
+export function forEachLine(text: string, fn: (line: string, lineNo: number) => void | boolean): void {
   let end = text.length;
   while (end > 0) {
     const c = text.charCodeAt(end - 1);
@@ -43,7 +43,7 @@ export function forEachLine(text: string, fn: (line: string, lineNo: number) => 
     if (nl < 0 || nl > end) nl = end;
     let stop = nl;
     if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-    fn(text.slice(start, stop), lineNo);
+    if (fn(text.slice(start, stop), lineNo) === false) return;
     lineNo++;
     start = nl + 1;
   }
@@ -99,7 +99,8 @@ export function checkCsvHeader(source: string, line: string, expected: readonly 
   );
 }
 
-function clip(s: string, n = 80): string {
+/** s cut to n characters, with an ellipsis where it was cut (for messages that quote a row). */
+export function clip(s: string, n = 80): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
 
