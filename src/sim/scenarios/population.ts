@@ -185,8 +185,9 @@ const population: Scenario = {
     stat('p10', 0.1, '10th percentile');
     stat('p90', 0.9, '90th percentile');
     const gpus = results.reduce((a, r) => a + r.fleet.gpus.mean, 0);
-    const work = results.reduce((a, r) => a + r.fleet.workServerSeconds * (r.fleet.gpus.mean / Math.max(1e-9, r.fleet.servers.mean)), 0);
-    const billed = results.reduce((a, r) => a + r.fleet.billedServerSeconds * (r.fleet.gpus.mean / Math.max(1e-9, r.fleet.servers.mean)), 0);
+    // GPU-weighted, as a fleet's figures are: every customer's fleet is one pool.
+    const work = results.reduce((a, r) => a + r.fleet.workServerSeconds * r.pools[0]!.gpusPerServer, 0);
+    const billed = results.reduce((a, r) => a + r.fleet.billedServerSeconds * r.pools[0]!.gpusPerServer, 0);
     ex.note(
       `Customers (drawn from seed ${ex.seed}; stated assumptions): sizes lognormal, median ${SIZE.median} req/s, σ ${p.spread}, clipped to ${SIZE.min}–${SIZE.max} req/s, × ${p.sizeScale}; ` +
         `models ${MODELS.map(([m, w]) => `${m} ${Math.round(100 * w)}%`).join(', ')}; shapes ${SHAPES.map(([s, w]) => `${s} ${Math.round(100 * w)}%`).join(', ')}; ` +
