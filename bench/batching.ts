@@ -1,8 +1,8 @@
 // `npm run bench:batching [-- --model FILE --tokenizer FILE] [--seconds S] [--load RHO] [--price $] [--out FILE]`
 //
 // What batching and pooling buy on this device, in one run, with the lab's own code: the live
-// Engine over the GpuBackend (src/workers/lab-run.ts, real-time clock), tenants replaying seeded
-// traffic (src/workers/tenant-traffic.ts), and the page's figures (src/ui/lab-metrics.ts).
+// Engine over the GpuBackend (src/lab/run.ts, real-time clock), tenants replaying seeded
+// traffic (src/lab/tenant-traffic.ts), and the page's figures (src/lab/metrics.ts).
 //
 // 1. Saturating load: 64 requests queued at once, so the engine never waits; output tokens/s
 //    with max batch 16 and with max batch 1, measured after a 2 s warm-up. Prints the ratio.
@@ -13,12 +13,12 @@ import { parseBenchArgs } from './args.js';
 import { writeFileSync } from 'node:fs';
 import { openModel } from '../src/cli/model-files.js';
 import { gpuPrice } from '../src/econ/cost.js';
-import { calibrate, capacityAt } from '../src/workers/calibrate.js';
-import { LabRun } from '../src/workers/lab-run.js';
-import { Replayer, promptIds, tenantSchedule } from '../src/workers/tenant-traffic.js';
-import { RunStore, figures, type Figures } from '../src/ui/lab-metrics.js';
-import { generatedPlan } from '../src/ui/lab-traffic.js';
-import { DEFAULT_STATE, type LabState } from '../src/ui/lab-state.js';
+import { calibrate, capacityAt } from '../src/lab/calibrate.js';
+import { LabRun } from '../src/lab/run.js';
+import { Replayer, promptIds, tenantSchedule } from '../src/lab/tenant-traffic.js';
+import { RunStore, figures, type Figures } from '../src/lab/metrics.js';
+import { generatedPlan } from '../src/lab/traffic.js';
+import { DEFAULT_STATE, type LabState } from '../src/lab/state.js';
 
 const { values } = parseBenchArgs('bench:batching', {
     model: { type: 'string' },

@@ -34,7 +34,7 @@ import {
   type FleetSize,
   type FleetState,
 } from './fleet-state.js';
-import { download } from './lab-export.js';
+import { download } from './download.js';
 
 const C = { a: '#5ec2ff', b: '#ffb454', c: '#7ee787', d: '#ff6b6b', muted: '#9aa0aa' };
 const finite = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);

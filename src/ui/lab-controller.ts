@@ -12,12 +12,12 @@ import type {
   MetricsBatch,
 } from '../workers/engine-api.js';
 import type { TenantWorkerApi } from '../workers/tenant-worker.js';
-import { capacityAt } from '../workers/calibrate.js';
+import { capacityAt } from '../lab/calibrate.js';
 import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
-import { LIMITS, type LabState } from './lab-state.js';
-import { generatedPlan, sloSeconds, tracePlan, type LoadBasis, type TrafficPlan } from './lab-traffic.js';
-import { RunStore, WINDOW_S, figures, labSeries, type FigureOptions, type Figures, type LabSeries } from './lab-metrics.js';
+import { LIMITS, type LabState } from '../lab/state.js';
+import { generatedPlan, sloSeconds, tracePlan, type LoadBasis, type TrafficPlan } from '../lab/traffic.js';
+import { RunStore, WINDOW_S, figures, labSeries, type FigureOptions, type Figures, type LabSeries } from '../lab/metrics.js';
 import { labModelSource } from './lab-model.js';
 
 export type LabPhase = 'loading' | 'calibrating' | 'ready' | 'running' | 'paused' | 'done' | 'error';

@@ -4,7 +4,7 @@
 import checkpointUrl from '../../models/mx-tiny/model.bin?url';
 import tokenizerUrl from '../../models/mx-tiny/tokenizer.bin?url';
 import type { ModelSource } from '../workers/engine-api.js';
-import type { LabState } from './lab-state.js';
+import type { LabState } from '../lab/state.js';
 
 export const SHIPPED_MODEL: ModelSource = { name: 'mx-tiny (shipped)', checkpoint: checkpointUrl, tokenizer: tokenizerUrl };
 

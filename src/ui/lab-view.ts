@@ -1,7 +1,7 @@
 // The live load lab: tenants (web workers) send requests to the engine worker, which batches them
 // on this device's GPU; the page shows throughput, batch size, utilization, latency and the cost
 // of a token as they happen. Everything it shows comes from LabController; every setting is in
-// the URL (lab-state.ts).
+// the URL (src/lab/state.ts).
 import { viewStyles } from './view-styles.js';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
@@ -23,10 +23,11 @@ import {
   type LabState,
   type SloValue,
   type TrafficShape,
-} from './lab-state.js';
-import { WINDOW_S, type Figures } from './lab-metrics.js';
-import { download, runJson, seriesCsv } from './lab-export.js';
-import { fmt } from './lab-traffic.js';
+} from '../lab/state.js';
+import { WINDOW_S, type Figures } from '../lab/metrics.js';
+import { runJson, seriesCsv } from '../lab/export.js';
+import { download } from './download.js';
+import { fmt } from '../lab/traffic.js';
 
 const C = {
   out: '#5ec2ff',

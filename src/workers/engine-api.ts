@@ -2,13 +2,13 @@
 // talks to it through this API and never touches WebGPU itself.
 import type { ModelConfig } from '../model/config.js';
 import type { GenerateOptions, GeneratedToken, GenerationStats } from '../model/generate.js';
-import type { Calibration } from './calibrate.js';
-import type { MetricsBatch } from './lab-protocol.js';
-import type { LabEngineConfig, LabRunInfo } from './lab-run.js';
+import type { Calibration } from '../lab/calibrate.js';
+import type { MetricsBatch } from '../lab/protocol.js';
+import type { LabEngineConfig, LabRunInfo } from '../lab/run.js';
 
-export type { Calibration, CalibrationPoint } from './calibrate.js';
-export type { MetricsBatch } from './lab-protocol.js';
-export type { LabEngineConfig, LabRunInfo } from './lab-run.js';
+export type { Calibration, CalibrationPoint } from '../lab/calibrate.js';
+export type { MetricsBatch } from '../lab/protocol.js';
+export type { LabEngineConfig, LabRunInfo } from '../lab/run.js';
 
 export interface ModelSource {
   /** Display name. */

@@ -7,9 +7,9 @@
 // the run streams MetricsBatches (transferred column arrays) to the page every ~250 ms.
 import * as Comlink from 'comlink';
 import type { CalibrationProgress, EngineInfo, EngineWorkerApi, LoadOptions, LoadProgress, ModelSource } from './engine-api.js';
-import { calibrate, type Calibration } from './calibrate.js';
-import { LabRun, type LabEngineConfig } from './lab-run.js';
-import { batchBuffers, type MetricsBatch, type TenantRequestMessage } from './lab-protocol.js';
+import { calibrate, type Calibration } from '../lab/calibrate.js';
+import { LabRun, type LabEngineConfig } from '../lab/run.js';
+import { batchBuffers, type MetricsBatch, type TenantRequestMessage } from '../lab/protocol.js';
 import { acquireGpu, adapterLabel, GpuUnavailableError, type GpuContext } from '../gpu/device.js';
 import { registerBrowserKernelSources } from '../gpu/kernel-sources-browser.js';
 import { loadModel, MODEL_CACHE } from '../model/load.js';

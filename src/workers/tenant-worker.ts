@@ -2,7 +2,7 @@
 // trace) and sends each request straight to the engine worker over a MessageChannel port. The page
 // only starts, pauses and stops it (comlink); requests never pass through the page.
 import * as Comlink from 'comlink';
-import { Replayer, tenantSchedule, type TenantSpec } from './tenant-traffic.js';
+import { Replayer, tenantSchedule, type TenantSpec } from '../lab/tenant-traffic.js';
 
 export interface TenantWorkerApi {
   /** Builds the schedule and starts sending at once; returns the number of requests scheduled. */

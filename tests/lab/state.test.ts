@@ -10,7 +10,7 @@ import {
   sameExperiment,
   serializeLabState,
   type LabState,
-} from '../../src/ui/lab-state.js';
+} from '../../src/lab/state.js';
 
 const roundTrip = (s: LabState) => parseLabState(`?${serializeLabState(s)}`);
 

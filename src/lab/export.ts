@@ -1,7 +1,7 @@
 // Export of a run: JSON (settings, device, calibration, figures, per-second series, every step and
-// request record) and CSV (the per-second series, one row per bucket). Pure code, plus download().
+// request record) and CSV (the per-second series, one row per bucket). Pure code.
 import type { RequestRecord, StepRecord } from '../metrics/records.js';
-import type { Figures, LabSeries } from './lab-metrics.js';
+import type { Figures, LabSeries } from './metrics.js';
 
 export interface RunExport {
   format: 'multiplex-lab-run';
@@ -58,16 +58,4 @@ export function seriesCsv(s: LabSeries): string {
     );
   }
   return `${lines.join('\n')}\n`;
-}
-
-/** Starts a download of `text` as `name` (browser only). */
-export function download(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -9,7 +9,7 @@ import { Engine, type Clock } from '../engine/engine.js';
 import type { PreemptionMode, SchedulingPolicy } from '../engine/scheduler.js';
 import type { Backend } from '../model/backend.js';
 import type { RequestRecord, StepRecord } from '../metrics/records.js';
-import { encodeRequests, encodeSteps, type MetricsBatch, type TenantRequestMessage } from './lab-protocol.js';
+import { encodeRequests, encodeSteps, type MetricsBatch, type TenantRequestMessage } from './protocol.js';
 
 /** Engine settings of a lab run. */
 export interface LabEngineConfig {

@@ -2,13 +2,13 @@
 // whole LabRun on the CPU reference backend with a tiny random model, fed by replayed tenants.
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/model/cpu-forward.js';
-import { calibrate, calibrationBatches, capacityAt, tokensPerSAt } from '../../src/workers/calibrate.js';
-import { LabRun, PausableClock } from '../../src/workers/lab-run.js';
-import { Replayer, promptIds, tenantSchedule, type ReplayTimers, type TenantSpec } from '../../src/workers/tenant-traffic.js';
-import type { MetricsBatch, TenantRequestMessage } from '../../src/workers/lab-protocol.js';
-import { RunStore, figures } from '../../src/ui/lab-metrics.js';
-import { generatedPlan } from '../../src/ui/lab-traffic.js';
-import { presetState } from '../../src/ui/lab-state.js';
+import { calibrate, calibrationBatches, capacityAt, tokensPerSAt } from '../../src/lab/calibrate.js';
+import { LabRun, PausableClock } from '../../src/lab/run.js';
+import { Replayer, promptIds, tenantSchedule, type ReplayTimers, type TenantSpec } from '../../src/lab/tenant-traffic.js';
+import type { MetricsBatch, TenantRequestMessage } from '../../src/lab/protocol.js';
+import { RunStore, figures } from '../../src/lab/metrics.js';
+import { generatedPlan } from '../../src/lab/traffic.js';
+import { presetState } from '../../src/lab/state.js';
 import { randomModel } from '../model/helpers.js';
 
 /** Timers driven by hand: advance(ms) fires what is due. */

@@ -2,9 +2,9 @@
 // hand-computed values, chart columns, export, and chart thinning.
 import { describe, expect, it } from 'vitest';
 import type { RequestRecord, StepRecord } from '../../src/metrics/records.js';
-import { encodeRequests, encodeSteps, decodeRequests, decodeSteps, batchBuffers, type MetricsBatch } from '../../src/workers/lab-protocol.js';
-import { RunStore, figures, labSeries, rollingMean, bucketInterval } from '../../src/ui/lab-metrics.js';
-import { CSV_COLUMNS, runJson, seriesCsv } from '../../src/ui/lab-export.js';
+import { encodeRequests, encodeSteps, decodeRequests, decodeSteps, batchBuffers, type MetricsBatch } from '../../src/lab/protocol.js';
+import { RunStore, figures, labSeries, rollingMean, bucketInterval } from '../../src/lab/metrics.js';
+import { CSV_COLUMNS, runJson, seriesCsv } from '../../src/lab/export.js';
 import { thinColumns } from '../../src/ui/charts.js';
 
 function step(i: number, start: number, end: number, busy: number, batch: number, decode: number, prefill: number): StepRecord {

@@ -14,8 +14,8 @@ import type { ArrivalProcess } from '../traffic/arrivals.js';
 import { parametricLengths, meanLengths, type LengthDist } from '../traffic/lengths.js';
 import { describeScaling, scaleTrace, traceDuration, type ScalingSummary } from '../traffic/scaling.js';
 import type { Trace } from '../traffic/types.js';
-import type { TenantSpec } from '../workers/tenant-traffic.js';
-import type { LabState, SloValue } from './lab-state.js';
+import type { TenantSpec } from './tenant-traffic.js';
+import type { LabState, SloValue } from './state.js';
 
 /** What a tenant's load is measured against (calibrate.ts capacityAt). */
 export interface LoadBasis {

@@ -9,7 +9,7 @@ import { generateTenantRequests } from '../traffic/tenants.js';
 import { deriveSeed } from '../traffic/sampling.js';
 import type { ArrivalProcess } from '../traffic/arrivals.js';
 import type { LengthDist } from '../traffic/lengths.js';
-import type { TenantRequestMessage } from './lab-protocol.js';
+import type { TenantRequestMessage } from './protocol.js';
 
 export type TenantSource =
   /** Generated over [0, horizonS) from the tenant's seed. */

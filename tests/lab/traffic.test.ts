@@ -1,9 +1,9 @@
 // From settings and calibration to tenants' traffic: offered load as a fraction of capacity, the
 // traffic shapes, and trace scaling (time compression to ρ, token scaling, context clip, offsets).
 import { describe, expect, it } from 'vitest';
-import { presetState, type LabState } from '../../src/ui/lab-state.js';
-import { arrivalFor, autoTokenScale, generatedPlan, sloSeconds, tracePlan } from '../../src/ui/lab-traffic.js';
-import { tenantSchedule } from '../../src/workers/tenant-traffic.js';
+import { presetState, type LabState } from '../../src/lab/state.js';
+import { arrivalFor, autoTokenScale, generatedPlan, sloSeconds, tracePlan } from '../../src/lab/traffic.js';
+import { tenantSchedule } from '../../src/lab/tenant-traffic.js';
 import { meanRate } from '../../src/traffic/arrivals.js';
 import type { Trace } from '../../src/traffic/types.js';
 

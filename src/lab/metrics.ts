@@ -14,7 +14,7 @@ import { costReport } from '../econ/cost.js';
 import { goodput, summarizeLatency, type Slo } from '../metrics/latency.js';
 import type { RequestRecord, StepRecord } from '../metrics/records.js';
 import { buildTimeSeries, utilization, type TimeSeries } from '../metrics/utilization.js';
-import { decodeRequests, decodeSteps, type MetricsBatch } from '../workers/lab-protocol.js';
+import { decodeRequests, decodeSteps, type MetricsBatch } from './protocol.js';
 
 export const WINDOW_S = 10;
 
