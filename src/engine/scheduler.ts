@@ -591,6 +591,7 @@ export class Scheduler {
       into.timing = timing.timing;
       into.batchSize = p.entries.length;
       into.decodeTokens = p.decodeTokens;
+      into.outputTokens = p.sampledTokens;
       into.prefillTokens = p.prefillTokens;
       into.contextTokens = contextTokens;
       into.queueDepth = p.queueDepth;
@@ -607,6 +608,7 @@ export class Scheduler {
       timing: timing.timing,
       batchSize: p.entries.length,
       decodeTokens: p.decodeTokens,
+      outputTokens: p.sampledTokens,
       prefillTokens: p.prefillTokens,
       contextTokens,
       queueDepth: p.queueDepth,

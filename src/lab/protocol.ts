@@ -24,6 +24,7 @@ export interface StepColumns {
   busy: Float64Array;
   batchSize: Float64Array;
   decodeTokens: Float64Array;
+  outputTokens: Float64Array;
   prefillTokens: Float64Array;
   contextTokens: Float64Array;
   queueDepth: Float64Array;
@@ -40,6 +41,7 @@ const STEP_FIELDS = [
   'busy',
   'batchSize',
   'decodeTokens',
+  'outputTokens',
   'prefillTokens',
   'contextTokens',
   'queueDepth',
@@ -72,6 +74,7 @@ export function decodeSteps(c: StepColumns, gpu = 0): StepRecord[] {
       timing: TIMINGS[c.timing[i]!] ?? 'wall',
       batchSize: c.batchSize[i]!,
       decodeTokens: c.decodeTokens[i]!,
+      outputTokens: c.outputTokens[i]!,
       prefillTokens: c.prefillTokens[i]!,
       contextTokens: c.contextTokens[i]!,
       queueDepth: c.queueDepth[i]!,

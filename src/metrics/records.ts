@@ -20,6 +20,12 @@ export interface StepRecord {
   batchSize: number;
   /** Sequences that decoded one token. */
   decodeTokens: number;
+  /**
+   * Output tokens sampled by the step: one per decoding sequence plus one per prefill chunk that
+   * ended its sequence's known tokens (a request's first token, or the next token after a
+   * recompute prefill following a preemption). Summed over steps it equals the tokens sampled.
+   */
+  outputTokens: number;
   /** Prompt tokens processed (all prefill chunks). */
   prefillTokens: number;
   /** Sum over the step's sequences of their context length after the step. */

@@ -223,7 +223,7 @@ export function simulateFleet(input: FleetInput): FleetOutcome {
   // Without an onStep listener nobody keeps step records: every step fills this one.
   const scratch: StepRecord | undefined = onStep
     ? undefined
-    : { index: 0, gpu: 0, start: 0, end: 0, busy: 0, timing: 'model', batchSize: 0, decodeTokens: 0, prefillTokens: 0, contextTokens: 0, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 0 };
+    : { index: 0, gpu: 0, start: 0, end: 0, busy: 0, timing: 'model', batchSize: 0, decodeTokens: 0, outputTokens: 0, prefillTokens: 0, contextTokens: 0, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 0 };
   let next = 0; // next arrival
   let now = 0;
   let events = 0;

@@ -8,7 +8,7 @@ import { CSV_COLUMNS, runJson, seriesCsv } from '../../src/lab/export.js';
 import { thinColumns } from '../../src/ui/charts.js';
 
 function step(i: number, start: number, end: number, busy: number, batch: number, decode: number, prefill: number): StepRecord {
-  return { index: i, gpu: 0, start, end, busy, timing: 'wall', batchSize: batch, decodeTokens: decode, prefillTokens: prefill, contextTokens: 10, queueDepth: 0, kvBlocksUsed: 1, kvBlocksTotal: 8 };
+  return { index: i, gpu: 0, start, end, busy, timing: 'wall', batchSize: batch, decodeTokens: decode, outputTokens: decode, prefillTokens: prefill, contextTokens: 10, queueDepth: 0, kvBlocksUsed: 1, kvBlocksTotal: 8 };
 }
 
 function batch(run: number, now: number, steps: StepRecord[], requests: RequestRecord[], done = false): MetricsBatch {
@@ -28,7 +28,7 @@ describe('metrics stream', () => {
     const b = batch(1, 1, steps, reqs);
     // Every column's buffer is in the transfer list, and each only once.
     const bufs = batchBuffers(b);
-    expect(bufs.length).toBe(12 + 10);
+    expect(bufs.length).toBe(13 + 10);
     expect(new Set(bufs).size).toBe(bufs.length);
   });
 

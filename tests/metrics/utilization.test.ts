@@ -21,6 +21,7 @@ function step(p: Partial<StepRecord> & Pick<StepRecord, 'gpu' | 'start' | 'end'>
     timing: 'timestamp',
     batchSize: 1,
     decodeTokens: 0,
+    outputTokens: p.decodeTokens ?? 0,
     prefillTokens: 0,
     contextTokens: 0,
     queueDepth: 0,

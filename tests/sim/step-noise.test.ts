@@ -15,7 +15,7 @@ function noisySteps(n: number): StepRecord[] {
     const decode = rng.int(1, 32);
     const f = i % 10 === 0 ? 3 : i % 2 === 0 ? 0.5 : 1.5;
     const busy = (0.002 + 0.0001 * decode) * f;
-    return { index: i, gpu: 0, start: i, end: i + busy, busy, timing: 'wall', batchSize: decode, decodeTokens: decode, prefillTokens: 0, contextTokens: 100 * decode, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 };
+    return { index: i, gpu: 0, start: i, end: i + busy, busy, timing: 'wall', batchSize: decode, decodeTokens: decode, outputTokens: decode, prefillTokens: 0, contextTokens: 100 * decode, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 };
   });
 }
 

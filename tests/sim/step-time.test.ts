@@ -164,7 +164,7 @@ describe('calibration', () => {
       const prefillTokens = prefill ? (rng.next() < 0.3 ? rng.int(1, 2048) : 0) : 0;
       const contextTokens = decodeTokens * rng.int(10, 2000) + prefillTokens;
       const busy = (truth.a + truth.b * decodeTokens + truth.c * prefillTokens + truth.d * contextTokens) * (1 + noise * (2 * rng.next() - 1));
-      out.push({ index: i, gpu: 0, start: i, end: i + busy, busy, timing: 'timestamp', batchSize: decodeTokens + 1, decodeTokens, prefillTokens, contextTokens, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 });
+      out.push({ index: i, gpu: 0, start: i, end: i + busy, busy, timing: 'timestamp', batchSize: decodeTokens + 1, decodeTokens, outputTokens: decodeTokens, prefillTokens, contextTokens, queueDepth: 0, kvBlocksUsed: 0, kvBlocksTotal: 1 });
     }
     return out;
   }
