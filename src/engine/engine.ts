@@ -1,7 +1,8 @@
 // The live engine: the scheduler's plans run on a Backend (GPU, or the CPU reference) with real
 // token ids and real time. It holds each request's tokens (prompt, then generated), maps
 // scheduler sequences to backend sequences (created on admission or recompute, freed on finish
-// or preemption), samples with a per-request seeded Rng, stops early on EOS, measures busy time
+// or preemption), hands the backend each entry's KV block table from the scheduler (the one
+// block allocator), samples with a per-request seeded Rng, stops early on EOS, measures busy time
 // and streams step and request records.
 //
 // Sampling is per request and independent of the batch: request r draws one uniform number from
@@ -153,7 +154,8 @@ export class Engine {
         `engine: maxBatch ${cfg.maxBatch} exceeds the backend's ${backend.maxSequences} sequences; create the backend with maxSequences >= maxBatch`,
       );
     }
-    // A paged backend (GpuBackend) has its own block allocator: the scheduler's budget must fit in it.
+    // A paged backend (GpuBackend) stores K/V in the blocks of the scheduler's tables: its cache
+    // must have the same block size and at least as many blocks.
     const paged = backend as Partial<{ numBlocks: number; blockSize: number; maxTokensPerStep: number }>;
     if (typeof paged.numBlocks === 'number' && typeof paged.blockSize === 'number') {
       if (paged.blockSize !== cfg.kv.blockSize) {
@@ -262,6 +264,7 @@ export class Engine {
           temperature: r.temperature,
           topP: r.topP,
           u: e.samples ? r.rng.next() : 0,
+          blocks: e.blocks,
         };
       }
       const start = this.clock.now();

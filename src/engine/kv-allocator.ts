@@ -1,7 +1,8 @@
-// The scheduler's paged KV cache: a hard budget of `numBlocks` blocks of `blockSize` positions,
-// handed to sequences as they grow and returned when they finish or are preempted. It mirrors
-// the GPU backend's own block allocator (src/model/kv-blocks.ts) with the same block size and at
-// most as many blocks, so whatever the scheduler admits the backend can hold.
+// The paged KV cache's block tables: a hard budget of `numBlocks` blocks of `blockSize`
+// positions, handed to sequences as they grow and returned when they finish or are preempted.
+// The scheduler owns it and hands each step's tables to the executor (PlanEntry.blocks): the GPU
+// backend writes K/V into exactly these blocks and keeps no allocator of its own, so its cache
+// needs at least numBlocks blocks of the same blockSize (gpuKvOptions sizes it).
 //
 // Ids are handed out lazily (never-used ids from a counter, released ids from a stack), so the
 // cost is proportional to blocks in use, not to the cache size: a simulator can hold thousands of
@@ -15,6 +16,8 @@ export interface KvBudget {
   /** Positions (tokens) per block. */
   blockSize: number;
 }
+
+const EMPTY = new Int32Array(0);
 
 /** One sequence's block ids, in position order: ids[0, n). Kept for reuse when emptied. */
 class BlockTable {
@@ -75,6 +78,15 @@ export class KvAllocator implements KvBudget {
   blockIds(seq: number): readonly number[] {
     const t = this.tables.get(seq);
     return t ? Array.from(t.ids.subarray(0, t.n)) : [];
+  }
+
+  /**
+   * The block table of `seq`: its ids in position order, as a view into the allocator's storage
+   * (empty when it holds none). Valid until `seq` next grows or is freed; do not write to it.
+   */
+  table(seq: number): Int32Array {
+    const t = this.tables.get(seq);
+    return t ? t.ids.subarray(0, t.n) : EMPTY;
   }
 
   /** Blocks `seq` still needs to hold `tokens` positions. */

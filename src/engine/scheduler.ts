@@ -14,6 +14,11 @@
 // request needs P + maxOutputTokens - 1 positions. After preemption the recompute prefill covers
 // all P + g known tokens and its last chunk samples the next token.
 //
+// Block tables. The scheduler owns the paged KV cache's tables (KvAllocator): each plan entry
+// hands the executor the physical block ids of its sequence (PlanEntry.blocks), as vLLM's block
+// manager sends block tables to its workers with each step. The live engine's GPU backend writes
+// and reads K/V through them and keeps no allocator of its own.
+//
 // Cost per step: O(batch) for decodes, continuing prefills and completion, plus O(active tenants)
 // per admission under 'fair'. Nothing scans the queue, and plan objects are reused, so a
 // simulator can drive millions of requests. The hot path is kept lean for that: each sequence
@@ -127,6 +132,12 @@ export interface PlanEntry {
   readonly tokens: number;
   /** An output token is sampled from the entry's last position (decodes, and the last chunk of a prefill). */
   readonly samples: boolean;
+  /**
+   * The sequence's block table: its physical KV block ids in position order, covering positions
+   * [0, start + tokens) at least. A view into the scheduler's allocator, valid until the step
+   * completes; the executor writes this entry's K/V there and must not keep it.
+   */
+  readonly blocks: Int32Array;
 }
 
 /**
@@ -221,6 +232,10 @@ class Entry implements PlanEntry {
   start = 0;
   tokens = 0;
   samples = false;
+  constructor(private readonly kv: KvAllocator) {}
+  get blocks(): Int32Array {
+    return this.kv.table(this.seq.id);
+  }
 }
 
 class Plan implements StepPlan {
@@ -238,6 +253,8 @@ class Plan implements StepPlan {
   readonly finished: Seq[] = [];
   private readonly pool: Entry[] = [];
 
+  constructor(private readonly kv: KvAllocator) {}
+
   reset(index: number, time: number, queueDepth: number): void {
     this.index = index;
     this.time = time;
@@ -253,7 +270,7 @@ class Plan implements StepPlan {
     const k = this.n++;
     let e = this.pool[k];
     if (!e) {
-      e = new Entry();
+      e = new Entry(this.kv);
       this.pool.push(e);
     }
     const start = seq.computed;
@@ -324,13 +341,14 @@ export class Scheduler {
   private readonly active: TenantState[] = [];
   /** Counter of the last tenant to go idle: the floor for a tenant arriving when none is active. */
   private idleFloor = 0;
-  private readonly plan = new Plan();
+  private readonly plan: Plan;
   private inFlight = false;
   /** Running sequences aborted while a step was in flight: they end with completeStep(). */
   private readonly pendingAborts: Seq[] = [];
 
   constructor(config: SchedulerConfig) {
     this.kv = new KvAllocator(config.kv);
+    this.plan = new Plan(this.kv);
     this.maxBatch = positiveInt(config.maxBatch, 'maxBatch');
     this.tokenBudget = positiveInt(config.tokenBudget, 'tokenBudget');
     if (this.tokenBudget < this.maxBatch) {

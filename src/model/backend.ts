@@ -1,6 +1,7 @@
 // The interface both forward passes (CPU reference, GPU) implement. One call to step() is one
 // engine step: every listed sequence is advanced by its tokens (1 for decode, several for a
 // prefill chunk) and the next token of each entry is sampled from the logits of its last token.
+// The caller decides where K/V goes (StepEntry.blocks): a backend keeps no block allocator.
 import type { ModelConfig } from './config.js';
 
 export interface StepEntry {
@@ -13,6 +14,14 @@ export interface StepEntry {
   topP: number;
   /** Uniform random number in [0, 1) used by the sampler. */
   u: number;
+  /**
+   * The sequence's KV block table, from whoever owns the cache's blocks (the scheduler, through
+   * Engine): physical block ids in position order, covering positions [0, length + tokens) at
+   * least. A paged backend (GpuBackend) writes and reads this sequence's K/V only there, and
+   * without a table uses a fixed per-sequence range of its own (see GpuBackend); a backend with
+   * contiguous caches (CpuBackend) ignores it.
+   */
+  blocks?: ArrayLike<number>;
 }
 
 export interface StepResult {

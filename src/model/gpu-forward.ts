@@ -4,11 +4,16 @@
 // Tokens of a step are flattened: decode tokens (one per sequence) first, then prefill chunks.
 // Every matmul runs over all T tokens of the step; attention reads each token's own sequence
 // through the block table. Only the last token of each entry goes through the classifier.
+//
+// Block tables come from the caller with each step (StepEntry.blocks: the scheduler's, through
+// Engine); the backend keeps no allocator. A caller without a scheduler (generate, calibration,
+// benchmarks) may leave them out: sequence slot s then uses the fixed range of blocks
+// [s·maxBlocksPerSeq, (s+1)·maxBlocksPerSeq), which the default KV budget holds for every slot.
+// The two never mix among live sequences (the caller does not know the fixed ranges).
 import type { Backend, StepEntry, StepResult } from './backend.js';
 import { headDim, kvDim, type Model, type ModelConfig } from './config.js';
-import { BlockAllocator } from './kv-blocks.js';
 import type { GpuContext } from '../gpu/device.js';
-import { BufferPool, bufferFrom, STORAGE } from '../gpu/buffers.js';
+import { BufferPool, bufferFrom, readFloat32, STORAGE } from '../gpu/buffers.js';
 import { UniformArena } from '../gpu/uniforms.js';
 import { Profiler } from '../gpu/profiler.js';
 import { encodeMatmul, foldNormWeight } from '../gpu/ops/matmul.js';
@@ -94,12 +99,8 @@ function concatRows(...parts: Float32Array[]): Float32Array {
   return out;
 }
 
-export class KvCacheFullError extends Error {
-  constructor(need: number, free: number) {
-    super(`KV cache full: the step needs ${need} more blocks but ${free} are free; finish or free sequences first`);
-    this.name = 'KvCacheFullError';
-  }
-}
+/** Where a live sequence's blocks come from: caller tables, its slot's fixed range, or not stepped yet. */
+type TableSource = 'caller' | 'slot' | undefined;
 
 export class GpuBackend implements Backend {
   readonly kind = 'gpu' as const;
@@ -134,10 +135,16 @@ export class GpuBackend implements Backend {
   private readonly wcls: GPUBuffer;
   /** Which norms run fused into their matmul (see GpuBackendOptions.fuseNorm). */
   readonly fusedNorms: { layers: boolean; final: boolean };
-  private readonly allocator: BlockAllocator;
+  /** Uploaded with every submission: row s holds the table of sequence slot s. */
   private readonly blockTable: Uint32Array<ArrayBuffer>; // (maxSequences, maxBlocksPerSeq)
-  private readonly seqBlocks: (number[] | undefined)[];
+  private readonly alive: boolean[];
   private readonly seqLength: number[];
+  /** Per slot: where its blocks come from (fixed by its first step), and how many live slots use each. */
+  private readonly tables: TableSource[];
+  private readonly liveBy = { caller: 0, slot: 0 };
+  /** Marks the blocks a step names (stamp = the step's number), to reject a block named twice. */
+  private readonly blockStamp: Uint32Array;
+  private stamp = 0;
   private readonly s: Record<string, GPUBuffer> = {}; // scratch, sized for maxTokensPerStep / maxSequences
   private destroyed = false;
   private readonly sleepSync?: (ms: number) => void;
@@ -181,10 +188,11 @@ export class GpuBackend implements Backend {
           `one sequence of the full context (${maxBlocksPerSeq} blocks of ${this.blockSize} positions)`,
       );
     }
-    this.allocator = new BlockAllocator(this.numBlocks);
     this.blockTable = new Uint32Array(this.maxSequences * maxBlocksPerSeq);
-    this.seqBlocks = new Array(this.maxSequences).fill(undefined);
-    this.seqLength = new Array(this.maxSequences).fill(0);
+    this.alive = new Array<boolean>(this.maxSequences).fill(false);
+    this.seqLength = new Array<number>(this.maxSequences).fill(0);
+    this.tables = new Array<TableSource>(this.maxSequences).fill(undefined);
+    this.blockStamp = new Uint32Array(this.numBlocks);
 
     const up = (a: Float32Array, label: string) => {
       const b = bufferFrom(this.device, a, STORAGE, label);
@@ -248,19 +256,21 @@ export class GpuBackend implements Backend {
   }
 
   newSequence(): number {
-    const seq = this.seqBlocks.findIndex((b) => b === undefined);
+    const seq = this.alive.indexOf(false);
     if (seq < 0) throw new Error(`all ${this.maxSequences} sequences are in use`);
-    this.seqBlocks[seq] = [];
+    this.alive[seq] = true;
     this.seqLength[seq] = 0;
     return seq;
   }
 
+  /** Frees a sequence slot; its blocks belong to the caller's tables (or to the slot's fixed range). */
   freeSequence(seq: number): void {
-    const blocks = this.seqBlocks[seq];
-    if (!blocks) return;
-    this.allocator.release(blocks);
-    this.seqBlocks[seq] = undefined;
+    if (!this.alive[seq]) return;
+    this.alive[seq] = false;
     this.seqLength[seq] = 0;
+    const source = this.tables[seq];
+    if (source) this.liveBy[source]--;
+    this.tables[seq] = undefined;
   }
 
   length(seq: number): number {
@@ -268,14 +278,61 @@ export class GpuBackend implements Backend {
     return this.seqLength[seq]!;
   }
 
-  /** Free KV blocks (for admission decisions). */
-  get freeBlocks(): number {
-    return this.allocator.free;
+  private checkSeq(seq: number): void {
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.maxSequences || !this.alive[seq]) {
+      throw new Error(`sequence ${seq} is not allocated`);
+    }
   }
 
-  private checkSeq(seq: number): void {
-    if (!Number.isInteger(seq) || seq < 0 || seq >= this.maxSequences || !this.seqBlocks[seq]) {
-      throw new Error(`sequence ${seq} is not allocated`);
+  /**
+   * Throws unless `e` may advance to `end` positions with the blocks it names: ids inside the
+   * cache, none named twice in the step (stamped in blockStamp), enough of them to cover `end`,
+   * and the ones holding the sequence's KV so far unchanged. Without a table, the slot's fixed
+   * range must fit in the cache. Never mixes the two among live sequences.
+   */
+  private checkTable(e: StepEntry, end: number): void {
+    const seq = e.seq;
+    const source = e.blocks ? 'caller' : 'slot';
+    const n = this.liveBy[source === 'caller' ? 'slot' : 'caller'];
+    if (this.tables[seq] !== source && n > 0) {
+      throw new Error(
+        source === 'caller'
+          ? `sequence ${seq}: a block table was given, but ${n} live sequence(s) use the backend's fixed per-slot blocks; live sequences use one or the other`
+          : `sequence ${seq}: no block table given, but ${n} live sequence(s) use caller-given tables (StepEntry.blocks); live sequences use one or the other`,
+      );
+    }
+    const bs = this.blockSize;
+    const need = Math.ceil(end / bs);
+    const maxB = this.layout.maxBlocksPerSeq;
+    if (!e.blocks) {
+      if (seq * maxB + need > this.numBlocks) {
+        throw new Error(
+          `sequence ${seq}: its fixed per-slot blocks (${seq * maxB}..${seq * maxB + need - 1}) are beyond the cache's ${this.numBlocks} blocks; ` +
+            `give its steps block tables (StepEntry.blocks, as Engine does) or a larger kvBudgetBytes`,
+        );
+      }
+      return;
+    }
+    const ids = e.blocks;
+    if (ids.length < need) {
+      throw new Error(`sequence ${seq}: its table of ${ids.length} blocks covers ${ids.length * bs} positions, the entry needs ${end}`);
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const b = ids[i]!;
+      if (!Number.isInteger(b) || b < 0 || b >= this.numBlocks) {
+        throw new Error(`sequence ${seq}: block id ${b} is outside the cache (0..${this.numBlocks - 1})`);
+      }
+      if (this.blockStamp[b] === this.stamp) throw new Error(`sequence ${seq}: block ${b} is named twice in one step`);
+      this.blockStamp[b] = this.stamp;
+    }
+    const row = seq * maxB;
+    const held = Math.ceil(this.seqLength[seq]! / bs);
+    for (let i = 0; i < held; i++) {
+      if (ids[i] !== this.blockTable[row + i]) {
+        throw new Error(
+          `sequence ${seq}: block ${i} of its table is ${ids[i]}, but its KV for positions ${i * bs}..${(i + 1) * bs - 1} is in block ${this.blockTable[row + i]}`,
+        );
+      }
     }
   }
 
@@ -287,9 +344,15 @@ export class GpuBackend implements Backend {
     }
     // Validate everything before touching the cache.
     const seen = new Set<number>();
-    let needBlocks = 0;
+    // A fresh stamp for this step's blocks (wrapping after 2^32 - 1 steps: clear and restart).
+    if (++this.stamp === 0x1_0000_0000) {
+      this.blockStamp.fill(0);
+      this.stamp = 1;
+    }
+    const withTables = entries[0]?.blocks !== undefined;
     for (const e of entries) {
       this.checkSeq(e.seq);
+      if ((e.blocks !== undefined) !== withTables) throw new Error(`a step's entries either all carry block tables (StepEntry.blocks) or none do`);
       if (seen.has(e.seq)) throw new Error(`sequence ${e.seq} appears twice in one step`);
       seen.add(e.seq);
       if (e.tokens.length === 0) throw new Error(`sequence ${e.seq}: a step entry needs at least one token`);
@@ -300,17 +363,19 @@ export class GpuBackend implements Backend {
       for (const t of e.tokens) {
         if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new Error(`token id ${t} is outside the vocabulary (0..${c.vocabSize - 1})`);
       }
-      needBlocks += Math.ceil(end / this.blockSize) - this.seqBlocks[e.seq]!.length;
+      this.checkTable(e, end);
     }
-    if (needBlocks > this.allocator.free) throw new KvCacheFullError(needBlocks, this.allocator.free);
+    const maxB = this.layout.maxBlocksPerSeq;
     for (const e of entries) {
-      const blocks = this.seqBlocks[e.seq]!;
-      const end = this.seqLength[e.seq]! + e.tokens.length;
-      while (blocks.length * this.blockSize < end) {
-        const b = this.allocator.allocate()!;
-        this.blockTable[e.seq * this.layout.maxBlocksPerSeq + blocks.length] = b;
-        blocks.push(b);
+      const seq = e.seq;
+      const source = e.blocks ? 'caller' : 'slot';
+      if (this.tables[seq] !== source) {
+        this.tables[seq] = source;
+        this.liveBy[source]++;
       }
+      const need = Math.ceil((this.seqLength[seq]! + e.tokens.length) / this.blockSize);
+      const row = seq * maxB;
+      for (let i = 0; i < need; i++) this.blockTable[row + i] = e.blocks ? e.blocks[i]! : row + i;
     }
 
     // Split into submissions of at most maxTokensPerStep tokens; decode entries go first.
@@ -526,6 +591,18 @@ export class GpuBackend implements Backend {
     staging.unmap();
     this.staging.release(staging);
     return { entries: sampled, next, logits, busyMs };
+  }
+
+  /**
+   * One layer's K and V caches copied back, each (numBlocks, blockSize, nKvHeads, headDim) f32:
+   * for tests and debugging (which blocks a step wrote, and what).
+   */
+  async readKvCache(layer: number): Promise<{ k: Float32Array; v: Float32Array }> {
+    const L = this.layers[layer];
+    if (!L) throw new RangeError(`readKvCache: layer ${layer} is outside 0..${this.layers.length - 1}`);
+    const floats = this.numBlocks * this.blockSize * kvDim(this.config);
+    const [k, v] = await Promise.all([readFloat32(this.device, L.kCache, floats), readFloat32(this.device, L.vCache, floats)]);
+    return { k, v };
   }
 
   destroy(): void {

@@ -92,7 +92,6 @@ describe.skipIf(!HAVE_STORIES)(`stories260K on the GPU`, () => {
     const sampled = await generateBatch(backend, prompts, { maxTokens: 16, temperature: 1, topP: 0.9, seed: 7 });
     const alone3 = await generateBatch(backend, [prompts[3]!], { maxTokens: 16, temperature: 1, topP: 0.9, seed: 10 });
     expect(sampled.tokens[3]).toEqual(alone3.tokens[0]);
-    expect(backend.freeBlocks).toBe(backend.numBlocks);
   });
 });
 

@@ -197,7 +197,7 @@ describe('Engine on the CPU backend', () => {
     expect(() => new Engine(new CpuBackend(model), { scheduler: { maxBatch: 4, tokenBudget: 8, kv, maxContext: 25 } })).toThrow(
       /maxContext 25 exceeds the model's context of 24/,
     );
-    // A paged backend (like GpuBackend) with its own block allocator.
+    // A paged backend (like GpuBackend), whose cache must hold the blocks of the scheduler's tables.
     const paged = (numBlocks: number, blockSize: number, maxTokensPerStep = 512) =>
       Object.assign(new CpuBackend(model), { numBlocks, blockSize, maxTokensPerStep });
     expect(() => new Engine(paged(16, 8), { scheduler: { maxBatch: 4, tokenBudget: 8, kv } })).toThrow(

@@ -6,9 +6,9 @@ import { describe, expect } from 'vitest';
 import { gpuTest, type Resources } from '../helpers/gpu.js';
 import type { GpuContext } from '../../src/gpu/device.js';
 import { Profiler } from '../../src/gpu/profiler.js';
-import { CpuBackend } from '../../src/model/cpu-forward.js';
+import { CpuBackend, SequenceKv, forward } from '../../src/model/cpu-forward.js';
 import { GpuBackend, type GpuBackendOptions } from '../../src/model/gpu-forward.js';
-import { randomModel } from './helpers.js';
+import { expectClose, randomModel } from './helpers.js';
 
 // f32 on both sides, summed in different orders; these models' logits are O(1).
 const ATOL = 1e-4;
@@ -116,5 +116,101 @@ describe('GpuBackend settling before it waits', () => {
   gpuTest('rejects a fraction outside [0, 1)', async (gpu) => {
     const small = randomModel(24, { dim: 16, hiddenDim: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, vocabSize: 20, seqLen: 16 });
     for (const f of [1, -0.1, Number.NaN]) expect(() => new GpuBackend(gpu, small, { settleFraction: f })).toThrow(/settleFraction must be in \[0, 1\)/);
+  });
+});
+
+// The caller owns the block tables (the scheduler, through Engine): each step entry names the
+// physical blocks of its sequence, and the backend writes K/V only there.
+describe('GpuBackend with caller-owned block tables', () => {
+  const BS = 4;
+  const model = () => randomModel(25, { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 50, seqLen: 32 });
+  // (numBlocks, blockSize, kvDim) rows of one layer; CPU reference rows are (positions, kvDim).
+  const kvd = 16;
+  const blockBytes = BS * kvd * 4 * 2 * 2; // K and V, 2 layers
+
+  /** Expected cache contents: the CPU reference's K/V rows placed at each sequence's table. */
+  function expected(m: ReturnType<typeof model>, numBlocks: number, seqs: { tokens: number[]; table: number[] }[]) {
+    const want = Array.from({ length: 2 }, () => ({ k: new Float32Array(numBlocks * BS * kvd), v: new Float32Array(numBlocks * BS * kvd) }));
+    for (const s of seqs) {
+      const kv = new SequenceKv(m.config);
+      forward(m, kv, s.tokens);
+      for (let l = 0; l < 2; l++) {
+        for (let p = 0; p < s.tokens.length; p++) {
+          const row = (s.table[Math.floor(p / BS)]! * BS + (p % BS)) * kvd;
+          want[l]!.k.set(kv.k[l]!.subarray(p * kvd, (p + 1) * kvd), row);
+          want[l]!.v.set(kv.v[l]!.subarray(p * kvd, (p + 1) * kvd), row);
+        }
+      }
+    }
+    return want;
+  }
+
+  gpuTest('writes K/V only into the blocks each entry names, and rejects a bad table before writing anything', async (gpu, res) => {
+    const m = model();
+    const numBlocks = 10;
+    const b = res.track(new GpuBackend(gpu, m, { maxSequences: 2, blockSize: BS, kvBudgetBytes: numBlocks * blockBytes }));
+    expect(b.numBlocks).toBe(numBlocks);
+    const cpu = new CpuBackend(m);
+    const A = { tokens: [1, 5, 9, 33, 2, 40, 7, 7, 12, 41], table: [7, 2, 9] };
+    const B = { tokens: [1, 44, 18, 3, 3], table: [0, 5] };
+    const sa = b.newSequence();
+    const sb = b.newSequence();
+    const ca = cpu.newSequence();
+    const cb = cpu.newSequence();
+    const g = (x: number[]) => ({ tokens: x, temperature: 0, topP: 1, u: 0 });
+    let rg = await b.step([
+      { seq: sa, ...g(A.tokens), blocks: A.table },
+      { seq: sb, ...g(B.tokens), blocks: B.table },
+    ]);
+    let rc = await cpu.step([{ seq: ca, ...g(A.tokens) }, { seq: cb, ...g(B.tokens) }]);
+    expect(Array.from(rg.next)).toEqual(Array.from(rc.next));
+    // One decode each: A's position 10 lands in block 9 (row 2), B's position 5 in block 5 (row 1).
+    A.tokens.push(rc.next[0]!);
+    B.tokens.push(rc.next[1]!);
+    rg = await b.step([
+      { seq: sa, ...g([rc.next[0]!]), blocks: A.table },
+      { seq: sb, ...g([rc.next[1]!]), blocks: B.table },
+    ]);
+    rc = await cpu.step([{ seq: ca, ...g([rc.next[0]!]) }, { seq: cb, ...g([rc.next[1]!]) }]);
+    expect(Array.from(rg.next)).toEqual(Array.from(rc.next));
+    const want = expected(m, numBlocks, [A, B]);
+    const check = async () => {
+      for (let l = 0; l < 2; l++) {
+        const got = await b.readKvCache(l);
+        // Blocks 1, 3, 4, 6 and 8 are named by no table: they stay zero (WebGPU zero-fills buffers).
+        expectClose(got.k, want[l]!.k, 1e-4);
+        expectClose(got.v, want[l]!.v, 1e-4);
+      }
+    };
+    await check();
+
+    // A holds positions 0..10 (blocks 7, 2, 9), B 0..5 (blocks 0, 5). Each bad step is rejected whole.
+    const t = rc.next[0]!;
+    const bad: [string, number[], number[], number[], RegExp][] = [
+      ['too short', [t, t], [7, 2, 9], B.table, /table of 3 blocks covers 12 positions, the entry needs 13/],
+      ['out of range', [t], [7, 2, 10], B.table, /block id 10 is outside the cache \(0\.\.9\)/],
+      ['shared', [t], [7, 2, 9, 5], B.table, /block 5 is named twice in one step/],
+      ['moved', [t], [7, 3, 9], B.table, /block 1 of its table is 3, but its KV for positions 4\.\.7 is in block 2/],
+    ];
+    for (const [why, tokens, ta, tb, msg] of bad) {
+      const step = b.step([
+        { seq: sa, ...g(tokens), blocks: ta },
+        { seq: sb, ...g([rc.next[1]!]), blocks: tb },
+      ]);
+      await expect(step, why).rejects.toThrow(msg);
+    }
+    await check();
+    // Caller tables and the fixed per-slot blocks never mix, within a step or among live sequences.
+    await expect(b.step([{ seq: sa, ...g([t]), blocks: A.table }, { seq: sb, ...g([t]) }])).rejects.toThrow(/either all carry block tables \(StepEntry\.blocks\) or none do/);
+    await expect(b.step([{ seq: sa, ...g([t]) }])).rejects.toThrow(/no block table given, but 2 live sequence\(s\) use caller-given tables/);
+    await check();
+    // Freed, the slots start afresh: the fixed per-slot blocks (slot 0: blocks 0..7) are usable again.
+    b.freeSequence(sa);
+    b.freeSequence(sb);
+    const s0 = b.newSequence();
+    const r = await b.step([{ seq: s0, ...g([1, 5, 9]) }]);
+    const c0 = cpu.newSequence();
+    expect(Array.from(r.next)).toEqual(Array.from((await cpu.step([{ seq: c0, ...g([1, 5, 9]) }])).next));
+    await expect(b.step([{ seq: s0, ...g([t]), blocks: [4] }])).rejects.toThrow(/a block table was given, but 1 live sequence\(s\) use the backend's fixed per-slot blocks/);
   });
 });
