@@ -187,7 +187,12 @@ export interface SchedulerTotals {
 }
 
 class TenantState {
-  /** Tokens processed for this tenant (prefill chunks and decodes): the fair-share counter. */
+  /**
+   * The fair-share counter: tokens of new work planned for this tenant, i.e. each prompt position's
+   * first prefill and each decode. A recompute after preemption is charged only for positions never
+   * fed before (the last output token, which a decode would have fed), so preemption costs the
+   * preempted tenant nothing: a request is charged promptTokens + outputTokens - 1 in all.
+   */
   served = 0;
   /** Requests queued or running. */
   live = 0;
@@ -203,6 +208,8 @@ class Seq implements ScheduledSequence {
   out = 0;
   /** Positions its KV blocks hold (blocks × blockSize; 0 while it holds none). */
   kvCap = 0;
+  /** Positions ever fed (the high-water mark of computed, kept through preemption): fair-share charges stop here. */
+  fed = 0;
   state: 'queued' | 'running' | 'done' = 'queued';
   constructor(
     readonly id: number,
@@ -404,7 +411,7 @@ export class Scheduler {
     return this.live.get(id);
   }
 
-  /** Tokens processed for `tenant` so far (the fair-share counter; 0 for an unknown tenant). */
+  /** Tokens of new work charged to `tenant` so far (the fair-share counter, see TenantState.served; 0 for an unknown tenant). */
   servedTokens(tenant: number): number {
     return this.tenants.get(tenant)?.served ?? 0;
   }
@@ -661,10 +668,17 @@ export class Scheduler {
 
   // --- internals ---------------------------------------------------------------------------
 
-  /** Adds an entry to the plan and charges its tokens to the tenant (at once, so that several admissions in one step alternate). */
+  /**
+   * Adds an entry to the plan and charges the tenant for the positions it feeds for the first time
+   * (at once, so that several admissions in one step alternate).
+   */
   private schedule(s: Seq, kind: 'decode' | 'prefill', n: number): void {
     this.plan.add(s, kind, n);
-    s.t.served += n;
+    const end = s.computed + n;
+    if (end > s.fed) {
+      s.t.served += end - s.fed;
+      s.fed = end;
+    }
   }
 
   private preempt(s: Seq): void {
@@ -726,8 +740,9 @@ export class Scheduler {
 
   /**
    * 'fair': the waiting tenant with the smallest served-token counter (ties: the earlier head
-   * arrival, then the lower tenant id). Counters grow with every token a tenant's sequences
-   * process (charged when the step is planned), and a tenant that becomes active is lifted to
+   * arrival, then the lower tenant id). Counters grow with every token of new work a tenant's
+   * sequences process (charged when the step is planned; recomputation is free, see
+   * TenantState.served), and a tenant that becomes active is lifted to
    * the smallest counter among active tenants so that idle time does not bank credit (the
    * virtual token counter of Sheng et al., "Fairness in Serving Large Language Models", 2024).
    */

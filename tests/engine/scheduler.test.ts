@@ -214,6 +214,37 @@ describe('fairness', () => {
   });
 });
 
+describe('fair-share charges', () => {
+  // The preemption case below: r2 is preempted after 1 output, r1 after 3; each is recomputed
+  // from its prompt and outputs. Each request is charged its new work only, P + M - 1 = 9 tokens.
+  for (const policy of ['fair', 'fcfs'] as const) {
+    it(`charges each tenant only for new work, not for recomputation after preemption (${policy})`, () => {
+      const s = new Scheduler(cfg({ policy, maxBatch: 3, tokenBudget: 16, kv: { numBlocks: 6, blockSize: 2 } }));
+      submitAll(s, [req(0, 4, 6, { tenant: 0 }), req(1, 4, 6, { tenant: 1 }), req(2, 4, 6, { tenant: 2 })]);
+      const fed = [0, 0, 0];
+      for (const st of drain(s)) for (const e of st.entries) fed[e.id]! += e.n;
+      expect([0, 1, 2].map((id) => recordOf(s, id).preemptions)).toEqual([0, 1, 1]);
+      expect(fed[1]! + fed[2]!).toBeGreaterThan(18); // tokens processed include the recompute...
+      expect([0, 1, 2].map((t) => s.servedTokens(t))).toEqual([9, 9, 9]); // ...tokens charged do not
+    });
+  }
+
+  it("'fair' does not put a preempted tenant behind the others for its recomputation", () => {
+    // Tenant 1's request 0 (4 + 6) and tenant 0's request 1 (4 + 4) run; request 1, admitted last,
+    // is preempted when request 0 grows. Then each tenant has three small requests queued. Tenant 0
+    // has done less new work (7 tokens against 9), so the two alternate from tenant 0; charging the
+    // recompute would put tenant 0 behind (20, 21, 10, ...).
+    const s = new Scheduler(cfg({ policy: 'fair', maxBatch: 2, tokenBudget: 16, kv: { numBlocks: 6, blockSize: 2 } }));
+    submitAll(s, [req(0, 4, 6, { tenant: 1 }), req(1, 4, 4, { tenant: 0, arrival: 0.1 })]);
+    for (let i = 0; i < 3; i++) submitAll(s, [req(10 + i, 2, 2, { tenant: 0, arrival: 0.2 }), req(20 + i, 2, 2, { tenant: 1, arrival: 0.2 })]);
+    const order: number[] = [];
+    for (const st of drain(s)) for (const e of st.entries) if (e.start === 0) order.push(e.id);
+    expect(recordOf(s, 1).preemptions).toBe(1);
+    expect(order).toEqual([0, 1, 1, 10, 20, 11, 21, 12, 22]);
+    expect([s.servedTokens(0), s.servedTokens(1)]).toEqual([7 + 3 * 3, 9 + 3 * 3]);
+  });
+});
+
 describe('preemption', () => {
   it('preempts the latest admitted sequence when a decode finds the cache full, and recomputes it later', () => {
     // Blocks of 2 positions, 6 blocks. Three 4-token prompts take all 6; decodes then need more.
