@@ -3,7 +3,8 @@
 // scheduler sequences to backend sequences (created on admission or recompute, freed on finish
 // or preemption), hands the backend each entry's KV block table from the scheduler (the one
 // block allocator), samples with a per-request seeded Rng, stops early on EOS, measures busy time
-// and streams step and request records.
+// and streams step and request records. It keeps no finished request: records leave through
+// onRequest (the scheduler's keepRecords is off unless asked for).
 //
 // Sampling is per request and independent of the batch: request r draws one uniform number from
 // Rng(r.seed) for each output token, in order, so its tokens do not depend on what else runs
@@ -80,7 +81,10 @@ export interface StepMeasure {
 }
 
 export interface EngineOptions {
-  /** Scheduler settings; maxContext defaults to the model's context. */
+  /**
+   * Scheduler settings; maxContext defaults to the model's context, keepRecords to false (final
+   * records go to onRequest; true keeps every one for scheduler.records(), e.g. in a test).
+   */
   scheduler: Omit<SchedulerConfig, 'maxContext' | 'onRequest'> & { maxContext?: number };
   /** Default: wallClock(). */
   clock?: Clock;
@@ -181,7 +185,7 @@ export class Engine {
     this.eos = options.eosToken ?? EOS;
     this.yieldFn =
       options.yieldBetweenSteps ?? (backend.kind === 'cpu' ? () => new Promise<void>((r) => setTimeout(r, 0)) : undefined);
-    this.scheduler = new Scheduler({ ...cfg, maxContext, onRequest: options.onRequest });
+    this.scheduler = new Scheduler({ ...cfg, maxContext, keepRecords: cfg.keepRecords ?? false, onRequest: options.onRequest });
   }
 
   /** Requests queued or running. */

@@ -73,7 +73,10 @@ export interface SchedulerConfig {
   preemption?: PreemptionMode;
   /** GPU index written into step records (default 0). */
   gpu?: number;
-  /** Keep every request's record for records() (default true; a large simulation turns it off and uses onRequest). */
+  /**
+   * Keep every request's record for records() (default true). The live Engine and the simulator
+   * turn it off and take final records through onRequest, so a long run holds no finished request.
+   */
   keepRecords?: boolean;
   /** Called once per request when its record is final: finished, rejected or aborted. */
   onRequest?: (record: RequestRecord) => void;
@@ -295,9 +298,15 @@ class Plan implements StepPlan {
     this.contextTokens += start + tokens;
   }
 
-  /** Trims entries to this step's (a no-op when the batch kept its size). */
+  /**
+   * Trims entries to this step's (a no-op when the batch kept its size). Entries dropped from the
+   * end let go of their sequences, so a finished request is not kept alive by the reused pool.
+   */
   end(): void {
-    if (this.entries.length !== this.n) this.entries.length = this.n;
+    const entries = this.entries;
+    if (entries.length === this.n) return;
+    for (let k = this.n; k < entries.length; k++) entries[k]!.seq = undefined!;
+    entries.length = this.n;
   }
 }
 
@@ -711,12 +720,15 @@ export class Scheduler {
     this.onRequest?.(s.record);
   }
 
-  /** Drops ended sequences from the running list, keeping admission order (no allocation). */
+  /**
+   * Drops ended sequences from the running list, keeping admission order. The two lists swap; the
+   * old one is emptied at once so that it keeps no ended sequence alive.
+   */
   private compactRunning(): void {
     const out = this.runningSpare;
-    out.length = 0;
     for (const s of this.running) if (s.state === 'running') out.push(s);
     this.runningSpare = this.running;
+    this.runningSpare.length = 0;
     this.running = out;
   }
 

@@ -90,7 +90,7 @@ export async function replay(backend: GpuBackend, trace: TraceRequest[], seed: n
   const read = kind === 'cpu' ? cpuSeconds : () => performance.now() / 1000;
   let base = read();
   const clock: Clock = { now: () => read() - base };
-  const engine = new Engine(backend, { scheduler: SCHED, stopAtEos: false, clock });
+  const engine = new Engine(backend, { scheduler: { ...SCHED, keepRecords: true }, stopAtEos: false, clock });
   const rng = new Rng(seed);
   const prompts = trace.map((r) => [1, ...Array.from({ length: r.promptTokens - 1 }, () => rng.int(3, backend.config.vocabSize - 1))]);
   const steps: (StepRecord & { t0: number })[] = [];

@@ -1,5 +1,7 @@
 // The live engine over the CPU reference backend and a tiny random model: continuous batching,
 // chunked prefill and preemption must not change what each request generates.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { RequestRecord, StepRecord } from '../../src/metrics/records.js';
 import type { Model } from '../../src/model/config.js';
@@ -187,6 +189,60 @@ describe('Engine on the CPU backend', () => {
     // Both backend sequences are free again.
     backend.newSequence();
     backend.newSequence();
+  });
+
+  describe('holds nothing of a finished request', () => {
+    // A collection on demand (--expose-gc set at run time), to see which records are still reachable.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+
+    /** Runs `n` requests to the end through an engine, keeping only weak references to their records. */
+    async function run(n: number, keepRecords?: boolean): Promise<{ engine: Engine; alive: () => number }> {
+      const engine = new Engine(new CpuBackend(model, { maxSequences: 3 }), {
+        clock: new FakeClock(),
+        scheduler: { maxBatch: 3, tokenBudget: 8, kv: { numBlocks: 10, blockSize: 4 }, admission: { watermark: 0 }, keepRecords },
+        stopAtEos: false,
+      });
+      const refs: WeakRef<object>[] = [];
+      let finished = 0;
+      for (let i = 0; i < n; i++) {
+        const j = list[i % list.length]!;
+        const r = engine.submit({ prompt: j.prompt, maxOutputTokens: j.maxOutputTokens, tenant: i % 2 });
+        if (!r.accepted) throw new Error(r.message);
+        void r.done.then((res) => {
+          refs.push(new WeakRef(res.record));
+          finished++;
+        });
+        if (i % 2 === 1) await engine.step();
+      }
+      while (engine.pending > 0) await engine.step();
+      await engine.step(); // an idle step: the scheduler's reused plan lets go of the last batch
+      await new Promise((r) => setTimeout(r, 0)); // weak references made in a job hold until it ends
+      expect(finished).toBe(n);
+      return {
+        engine,
+        alive: () => {
+          gc();
+          return refs.filter((r) => r.deref() !== undefined).length;
+        },
+      };
+    }
+
+    it('by default: after 40 requests (preempted ones among them) no record, table or sequence remains', async () => {
+      const { engine, alive } = await run(40);
+      expect(engine.scheduler.totals).toMatchObject({ finished: 40 });
+      expect(engine.scheduler.totals.preemptions).toBeGreaterThan(0);
+      expect(engine.pending).toBe(0);
+      expect(engine.scheduler.records()).toHaveLength(0);
+      expect(engine.scheduler.kv.sequences).toBe(0);
+      expect(alive()).toBe(0);
+    });
+
+    it('keeps every record when asked (keepRecords: true), and the count above would see them', async () => {
+      const { engine, alive } = await run(40, true);
+      expect(engine.scheduler.records()).toHaveLength(40);
+      expect(alive()).toBe(40);
+    });
   });
 
   it('checks that the backend can hold what the scheduler plans', () => {
