@@ -1,58 +1,130 @@
-// Calibration: what this device can do with this model, measured before a run, so that offered
-// load can be set as a fraction of it (ρ) and a preset means the same on a phone and on a
-// workstation.
+// Calibration: what this device can do with this model, measured before a run, as the simulator's
+// calibrated step-time model (src/sim/step-time.ts: busy = a + b·decode + c·prefill + d·context
+// + e·[prefills]), so that the lab's capacity (capacity.ts) is in the fleet view's unit of work.
 //
-// - Decode: for batch sizes 1, 2, 4, ... up to maxBatch, B sequences each get a short prompt, one
-//   warm-up decode step, then decode steps are timed (at least minSteps and minSeconds; the
-//   median step time counts, so one step slowed by another process does not; step times are
-//   then made non-decreasing in batch size). Capacity
-//   is the decode tokens/s at maxBatch (DESIGN: "measured max throughput at the largest batch").
-// - Prefill: one sequence, one chunk of `prefillChunk` tokens (the engine's chunk size), the
-//   median of three timed runs after a warm-up.
-// - Work: a request's GPU time at maxBatch is O output tokens at the decode cost per token plus
-//   P prompt tokens at the prefill cost per token. In decode-token units a prompt token weighs
-//   prefillWeight = (prefill ms per token) / (decode ms per token at maxBatch), so
-//     ρ = arrival rate × (E[O] + prefillWeight × E[P]) / capacity
-//   is the fraction of the GPU's time the offered work needs when batches are full.
-import type { Backend } from '../model/backend.js';
+// First one untimed step of each shape (pipelines compile on first use). Then a round measures,
+// on fresh sequences:
+// - decode at batch 1, 2, 4, ... up to maxBatch at short contexts (their prompts set up in one
+//   untimed step; per point one untimed step, then at least minSteps and minSeconds of timed ones);
+// - prefill: the short prompts, a chunk's worth of them per step, and the first (full) chunk of
+//   up to three long sequences;
+// - the long sequences prefilled to about half the context, then decode with only them, and at
+//   maxBatch with them among short ones: the context term is told apart from the per-token one
+//   at the batch the lab runs.
+// Every decode point and every prefill shape enters the fit once per timed step, at the median of
+// its steps (so one step slowed by another process or a GC does not move it) and its mean shape;
+// calibrateStepTime (src/sim/calibrate.ts) fits the round.
+//
+// Stopping rule: rounds repeat until the last `agree` rounds (default 3) agree within `tolerance`
+// (default 5%) on both figures the lab's load rests on: the decode cost per token at maxBatch and
+// the prefill cost per token of a full chunk (capacity.ts WorkCosts at the lab's scheduler), or
+// until one more round would pass `maxSeconds` (default 20). The estimate is conservative: the fit
+// of the slowest of the last `agree` rounds (the most work for the lab's reference request), so a
+// lucky quiet moment cannot inflate capacity and overload every preset. The result says how many
+// rounds ran, their spread, and whether they agreed.
+import type { Backend, StepEntry } from '../model/backend.js';
+import type { StepRecord } from '../metrics/records.js';
+import { calibrateStepTime } from '../sim/calibrate.js';
+import type { CalibratedSpec } from '../sim/step-time.js';
+import { deviceFacts, labCapacityFromSpec, REFERENCE_REQUEST, type DeviceFacts } from './capacity.js';
 
+/** One decode point: `batch` sequences decoding together at a mean context per sequence. */
 export interface CalibrationPoint {
   batch: number;
-  /** Aggregate decode tokens/s. */
+  /** Mean context per sequence over the timed steps. */
+  context: number;
+  /** Aggregate decode tokens/s (batch ÷ median step time). */
   tokensPerS: number;
+  /** Median step time, ms. */
   msPerStep: number;
-  /** The median step time measured, before the envelope (see calibrate). */
-  measuredMsPerStep: number;
+  /** Timed steps. */
   steps: number;
+}
+
+/** One prefill step measured: `tokens` prompt tokens over `sequences` sequences, each starting at `start`. */
+export interface PrefillMeasure {
+  tokens: number;
+  sequences: number;
+  start: number;
+  ms: number;
+}
+
+export interface CalibrationRound {
+  round: number;
+  /** Wall seconds the round took. */
+  seconds: number;
+  /** Decode at short contexts, one point per batch size (1, 2, 4, ..., maxBatch). */
+  points: CalibrationPoint[];
+  /** Decode with the long sequences alone, and at maxBatch among short ones. */
+  longPoints: CalibrationPoint[];
+  /** maxBatch − 1 sequences decoding beside one prefilling its prompt (absent at max batch 1). */
+  mixed?: CalibrationPoint;
+  /** Every prefill measured (the mixed steps' prompts included). */
+  prefill: PrefillMeasure[];
+  /** The round's fit. */
+  stepTime: CalibratedSpec;
+  /** The figures the stopping rule compares (capacity.ts, at the lab's scheduler for maxBatch). */
+  decodeMsPerToken: number;
+  prefillMsPerToken: number;
+  /** Work of the reference request (capacity.ts REFERENCE_REQUEST), ms: the slowest round has the most. */
+  referenceWorkMs: number;
+}
+
+export interface CalibrationStability {
+  /** The last `agree` rounds agreed within `tolerance` on both figures. */
+  stable: boolean;
+  rounds: number;
+  agree: number;
+  tolerance: number;
+  maxSeconds: number;
+  /** max ÷ min − 1 over the last `agree` rounds (or all, when fewer ran), worse of the two figures. */
+  spread: number;
+  /** Index into `rounds` of the round whose fit is used (the slowest of the last `agree`). */
+  chosen: number;
+  /** One sentence: how the estimate was reached. */
+  verdict: string;
 }
 
 export interface Calibration {
   backend: Backend['kind'];
-  points: CalibrationPoint[];
   maxBatch: number;
-  /** Decode tokens/s at maxBatch. */
-  capacityTokensPerS: number;
+  /** The backend's facts the lab's scheduler settings follow from (capacity.ts labScheduler). */
+  device: DeviceFacts;
+  /** The fitted step-time model of the chosen round (its fit statistics included). */
+  stepTime: CalibratedSpec;
+  /** The chosen round's short-context decode points (what batching buys, per batch size). */
+  points: CalibrationPoint[];
+  /** Full-chunk prefill of the chosen round, from its fit. */
   prefill: { chunk: number; tokensPerS: number; msPerStep: number };
-  /** Cost of a prompt token in decode tokens at maxBatch (see the file header). */
-  prefillWeight: number;
+  rounds: CalibrationRound[];
+  stability: CalibrationStability;
   /** Wall seconds the calibration took. */
   seconds: number;
 }
 
 export interface CalibrateOptions {
   maxBatch: number;
-  /** Prompt tokens each decode sequence starts with (default 8). */
+  /** Prompt tokens each short decode sequence starts with (default 8). */
   promptTokens?: number;
-  /** Prefill chunk measured (default 48, at most the context). */
+  /** Prefill chunk (default the lab's, 48, at most the context). */
   prefillChunk?: number;
-  /** Timed decode steps per batch size, at least (default 5). */
+  /** Timed decode steps per point, at least (default 4). */
   minSteps?: number;
-  /** Timed seconds per batch size, at least (default 0.5). */
+  /** Timed seconds per point, at least (default 0.1). */
   minSeconds?: number;
+  /** Rounds that must agree (default 3), within this fraction (default 0.05). */
+  agree?: number;
+  tolerance?: number;
+  /** No round starts that would end past this many seconds from the start (default 20). */
+  maxSeconds?: number;
+  /** Milliseconds clock (default performance.now); tests drive a fake backend's time with it. */
+  now?: () => number;
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-function median(v: number[]): number {
+export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.1, agree: 3, tolerance: 0.05, maxSeconds: 20 } as const;
+
+function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
@@ -79,96 +151,278 @@ export function tokensPerSAt(points: readonly CalibrationPoint[], batch: number)
   return sorted[sorted.length - 1]!.tokensPerS;
 }
 
-/**
- * Capacity and prompt-token weight at `maxBatch` from a calibration that measured that batch
- * size (or, when it did not, interpolated between its neighbours: `interpolated` says so).
- */
-export function capacityAt(cal: Calibration, maxBatch: number): { capacityTokensPerS: number; prefillWeight: number; interpolated: boolean } {
-  const exact = cal.points.find((p) => p.batch === maxBatch);
-  const capacityTokensPerS = exact ? exact.tokensPerS : tokensPerSAt(cal.points, maxBatch);
-  const decodeMsPerToken = 1000 / capacityTokensPerS;
-  const prefillMsPerToken = cal.prefill.msPerStep / cal.prefill.chunk;
-  return { capacityTokensPerS, prefillWeight: prefillMsPerToken / decodeMsPerToken, interpolated: !exact };
+/** max ÷ min − 1 of positive values (0 for fewer than two). */
+export function spreadOf(v: readonly number[]): number {
+  if (v.length < 2) return 0;
+  return Math.max(...v) / Math.min(...v) - 1;
 }
 
+/** A synthetic StepRecord of a measured shape, for calibrateStepTime. */
+function row(busyS: number, decodeTokens: number, prefillTokens: number, contextTokens: number, batchSize: number): StepRecord {
+  return {
+    index: 0,
+    gpu: 0,
+    start: 0,
+    end: busyS,
+    busy: busyS,
+    timing: 'wall',
+    batchSize,
+    decodeTokens,
+    outputTokens: batchSize,
+    prefillTokens,
+    contextTokens,
+    queueDepth: 0,
+    kvBlocksUsed: 0,
+    kvBlocksTotal: 0,
+  };
+}
+
+interface RoundSettings {
+  maxBatch: number;
+  prompt: number;
+  chunk: number;
+  /** Prompt tokens of the sequence that prefills beside decodes in a mixed step. */
+  mixedPrompt: number;
+  longContext: number;
+  longSequences: number;
+  maxSteps: number;
+  minSteps: number;
+  minMs: number;
+  now: () => number;
+}
+
+/** Steps of one round (see the file header); returns the measurements and the fit's rows. */
+async function measureRound(
+  backend: Backend,
+  o: RoundSettings,
+  progress: (what: string) => void,
+): Promise<Pick<CalibrationRound, 'points' | 'longPoints' | 'mixed' | 'prefill'> & { rows: StepRecord[] }> {
+  const c = backend.config;
+  // Token ids from a fixed pattern in [3, vocab): no randomness needed, no EOS.
+  const tok = (i: number) => 3 + ((i * 7919) % (c.vocabSize - 3));
+  const entry = (seq: number, tokens: number[]): StepEntry => ({ seq, tokens, temperature: 0, topP: 1, u: 0 });
+  const tokens = (n: number, from: number) => Array.from({ length: n }, (_, i) => tok(from + i));
+  const rows: StepRecord[] = [];
+  const prefill: PrefillMeasure[] = [];
+  const next = new Map<number, number>();
+  const timed = async (entries: StepEntry[]): Promise<number> => {
+    const t = o.now();
+    const r = await backend.step(entries);
+    const ms = o.now() - t;
+    entries.forEach((e, j) => next.set(e.seq, r.next[j]!));
+    return ms;
+  };
+  const decodeEntries = (seqs: readonly number[]) => seqs.map((s) => entry(s, [next.get(s)!]));
+  const contextAfter = (seqs: readonly number[]) => seqs.reduce((sum, s) => sum + backend.length(s) + 1, 0);
+  /** Rows of a group of equally shaped steps: their median, once per step. */
+  const addRows = (times: readonly number[], decode: number, prefillTokens: number, ctx: number, batch: number) => {
+    const ms = median(times);
+    for (let i = 0; i < times.length; i++) rows.push(row(ms / 1000, decode, prefillTokens, ctx, batch));
+    return ms;
+  };
+
+  /** Decode `seqs` together: one untimed step, then timed ones; one point (and its rows). */
+  const decodePoint = async (seqs: readonly number[]): Promise<CalibrationPoint> => {
+    await timed(decodeEntries(seqs));
+    const times: number[] = [];
+    let ctx = 0;
+    const start = o.now();
+    const longest = () => Math.max(...seqs.map((s) => backend.length(s)));
+    while (times.length < o.maxSteps && longest() + 1 < c.seqLen && (times.length < o.minSteps || o.now() - start < o.minMs)) {
+      ctx += contextAfter(seqs);
+      times.push(await timed(decodeEntries(seqs)));
+    }
+    if (times.length === 0) throw new Error(`calibrate: no room left in the context (${c.seqLen}) to time decode at batch ${seqs.length}`);
+    const meanCtx = ctx / times.length;
+    const ms = addRows(times, seqs.length, 0, meanCtx, seqs.length);
+    return { batch: seqs.length, context: meanCtx / seqs.length, tokensPerS: (seqs.length * 1000) / ms, msPerStep: ms, steps: times.length };
+  };
+
+  // maxBatch sequences, alive for the whole round (one of them renewed by the mixed steps).
+  const short = Array.from({ length: o.maxBatch }, () => backend.newSequence());
+  try {
+    // Their prompts, a chunk's worth of sequences per step (as the scheduler admits short prompts
+    // together): prefill at position 0, fitted.
+    progress(`prefill of ${o.maxBatch} × ${o.prompt} tokens`);
+    const perStep = Math.max(1, Math.floor(o.chunk / o.prompt));
+    const groups = new Map<number, number[]>();
+    for (let j = 0; j < short.length; j += perStep) {
+      const g = short.slice(j, j + perStep);
+      const ms = await timed(g.map((s, i) => entry(s, tokens(o.prompt, (j + i) * 31))));
+      prefill.push({ tokens: g.length * o.prompt, sequences: g.length, start: 0, ms });
+      groups.set(g.length, [...(groups.get(g.length) ?? []), ms]);
+    }
+    for (const [n, times] of groups) addRows(times, 0, n * o.prompt, n * o.prompt, n);
+
+    const points: CalibrationPoint[] = [];
+    for (const B of calibrationBatches(o.maxBatch)) {
+      progress(`decode at batch ${B}`);
+      points.push(await decodePoint(short.slice(0, B)));
+    }
+
+    // The first sequences grow to a long context chunk by chunk (not fitted: a chunk after the
+    // first attends to every position before it, a cost the linear model has no term for, and the
+    // lab's prompts are mostly shorter than a chunk); then decode with them alone, and at maxBatch
+    // among the short ones.
+    const long = short.slice(0, o.longSequences);
+    progress(`prefill of ${long.length} sequences to ${o.longContext} tokens`);
+    for (const [j, s] of long.entries()) {
+      for (let at = backend.length(s); at < o.longContext; at = backend.length(s)) {
+        await timed([entry(s, tokens(Math.min(o.chunk, o.longContext - at), at + 97 * (j + 1)))]);
+      }
+    }
+    progress('decode at long contexts');
+    const longPoints = [await decodePoint(long)];
+    if (o.maxBatch > long.length) longPoints.push(await decodePoint(short));
+
+    // Mixed steps, as the lab runs under load: maxBatch − 1 sequences decode while a new one
+    // prefills its prompt (the last sequence, renewed each time).
+    let mixed: CalibrationPoint | undefined;
+    if (o.maxBatch > 1) {
+      progress(`decode at batch ${o.maxBatch - 1} beside a prefill of ${o.mixedPrompt} tokens`);
+      const rest = short.slice(0, o.maxBatch - 1);
+      const times: number[] = [];
+      let ctx = 0;
+      for (let i = 0; i < o.minSteps && Math.max(...rest.map((s) => backend.length(s))) + 1 < c.seqLen; i++) {
+        backend.freeSequence(short[o.maxBatch - 1]!);
+        const fresh = (short[o.maxBatch - 1] = backend.newSequence());
+        ctx += contextAfter(rest) + o.mixedPrompt;
+        const ms = await timed([...decodeEntries(rest), entry(fresh, tokens(o.mixedPrompt, 500 + i))]);
+        times.push(ms);
+        prefill.push({ tokens: o.mixedPrompt, sequences: 1, start: 0, ms });
+      }
+      if (times.length) {
+        const ms = addRows(times, rest.length, o.mixedPrompt, ctx / times.length, o.maxBatch);
+        mixed = { batch: o.maxBatch, context: ctx / times.length / o.maxBatch, tokensPerS: ((rest.length + 1) * 1000) / ms, msPerStep: ms, steps: times.length };
+      }
+    }
+    return mixed ? { points, longPoints, mixed, prefill, rows } : { points, longPoints, prefill, rows };
+  } finally {
+    for (const s of short) backend.freeSequence(s);
+  }
+}
+
+/**
+ * One step of each shape a round runs (the short prompts in their groups, decode at every batch
+ * size, a chunk at the start and one after it), untimed: the first use of a pipeline or of a
+ * dispatch size compiles or allocates, which is not a step time.
+ */
+async function warmUp(backend: Backend, o: RoundSettings): Promise<void> {
+  const entry = (seq: number, tokens: number[]): StepEntry => ({ seq, tokens, temperature: 0, topP: 1, u: 0 });
+  const seqs = Array.from({ length: o.maxBatch }, () => backend.newSequence());
+  const extra = backend.maxSequences > o.maxBatch ? backend.newSequence() : undefined;
+  try {
+    const perStep = Math.max(1, Math.floor(o.chunk / o.prompt));
+    for (let j = 0; j < seqs.length; j += perStep) await backend.step(seqs.slice(j, j + perStep).map((s) => entry(s, Array.from({ length: o.prompt }, () => 3))));
+    for (const B of calibrationBatches(o.maxBatch)) await backend.step(seqs.slice(0, B).map((s) => entry(s, [3])));
+    const s = extra ?? seqs[0]!;
+    const k = Math.min(o.chunk, Math.floor((backend.config.seqLen - backend.length(s) - 2) / 2));
+    if (k > 0) {
+      await backend.step([entry(s, Array.from({ length: k }, () => 4))]);
+      await backend.step([entry(s, Array.from({ length: k }, () => 5))]);
+    }
+  } finally {
+    for (const q of seqs) backend.freeSequence(q);
+    if (extra !== undefined) backend.freeSequence(extra);
+  }
+}
+
+/**
+ * Calibrates `backend` for runs up to `maxBatch` (see the file header). Throws when maxBatch does
+ * not fit the backend or the context is too short to measure in.
+ */
 export async function calibrate(backend: Backend, options: CalibrateOptions): Promise<Calibration> {
   const c = backend.config;
   const maxBatch = options.maxBatch;
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1 && maxBatch <= backend.maxSequences)) {
     throw new RangeError(`calibrate: maxBatch must be an integer in 1..${backend.maxSequences}, got ${maxBatch}`);
   }
-  const prompt = Math.max(1, Math.min(options.promptTokens ?? 8, c.seqLen - 8));
-  const chunk = Math.max(1, Math.min(options.prefillChunk ?? 48, c.seqLen - 1));
-  const minSteps = options.minSteps ?? 5;
-  const minMs = (options.minSeconds ?? 0.5) * 1000;
-  const batches = calibrationBatches(maxBatch);
-  const total = batches.length + 1;
-  const t0 = performance.now();
-  // Token ids from a fixed pattern in [3, vocab): no randomness needed, no EOS.
-  const tok = (i: number) => 3 + ((i * 7919) % (c.vocabSize - 3));
-  const greedy = (seq: number, tokens: number[]) => ({ seq, tokens, temperature: 0, topP: 1, u: 0 });
+  const D = CALIBRATION_DEFAULTS;
+  const now = options.now ?? (() => performance.now());
+  const agree = options.agree ?? D.agree;
+  const tolerance = options.tolerance ?? D.tolerance;
+  const maxSeconds = options.maxSeconds ?? D.maxSeconds;
+  if (!(Number.isInteger(agree) && agree >= 1)) throw new RangeError(`calibrate: agree must be an integer >= 1, got ${agree}`);
+  if (c.seqLen < 16) throw new RangeError(`calibrate: the model's context (${c.seqLen}) is too short to measure decode and prefill in (need 16)`);
+  const chunk = Math.max(1, Math.min(options.prefillChunk ?? D.prefillChunk, Math.floor(c.seqLen / 4)));
+  const prompt = Math.max(1, Math.min(options.promptTokens ?? D.promptTokens, Math.floor(c.seqLen / 8)));
+  const minSteps = options.minSteps ?? D.minSteps;
+  // Steps per short-context point (the untimed one included) so that the first sequence, which
+  // decodes at every batch size, stays within half the context; the long phase has the rest.
+  const nBatches = calibrationBatches(maxBatch).length;
+  const maxSteps = Math.max(1, Math.floor((Math.floor(c.seqLen / 2) - prompt) / nBatches) - 1);
+  // Long context: half the context plus half a chunk, leaving room for two decode points and the mixed steps.
+  const longContext = Math.min(Math.floor(c.seqLen / 2) + Math.ceil(chunk / 2), c.seqLen - 2 * (maxSteps + 1) - minSteps - 2);
+  const settings: RoundSettings = {
+    maxBatch,
+    prompt,
+    chunk,
+    mixedPrompt: Math.min(2 * prompt, chunk),
+    longContext,
+    longSequences: Math.min(3, maxBatch),
+    maxSteps,
+    minSteps: Math.min(minSteps, maxSteps),
+    minMs: (options.minSeconds ?? D.minSeconds) * 1000,
+    now,
+  };
+  const facts = deviceFacts(backend);
 
-  const points: CalibrationPoint[] = [];
-  for (let k = 0; k < batches.length; k++) {
-    const B = batches[k]!;
-    options.onProgress?.(k, total, `decode at batch ${B}`);
-    const seqs = Array.from({ length: B }, () => backend.newSequence());
-    try {
-      let r = await backend.step(seqs.map((s, j) => greedy(s, Array.from({ length: prompt }, (_, i) => tok(i + j * 31)))));
-      r = await backend.step(seqs.map((s, j) => greedy(s, [r.next[j]!])));
-      // Room left in the context: never decode past it.
-      const room = c.seqLen - prompt - 2;
-      // The median step time: one slow step (another process, a GC) does not move it.
-      const times: number[] = [];
-      const start = performance.now();
-      while (times.length < room && (times.length < minSteps || performance.now() - start < minMs)) {
-        const t = performance.now();
-        r = await backend.step(seqs.map((s, j) => greedy(s, [r.next[j]!])));
-        times.push(performance.now() - t);
-      }
-      const n = times.length;
-      const ms = median(times);
-      points.push({ batch: B, tokensPerS: (B * 1000) / ms, msPerStep: ms, measuredMsPerStep: ms, steps: n });
-    } finally {
-      for (const s of seqs) backend.freeSequence(s);
+  const t0 = now();
+  options.onProgress?.(0, agree, 'warming up (compiling pipelines)');
+  await warmUp(backend, settings);
+  const rounds: CalibrationRound[] = [];
+  let stable = false;
+  for (;;) {
+    const r0 = now();
+    const k = rounds.length + 1;
+    const m = await measureRound(backend, settings, (what) => options.onProgress?.(rounds.length, Math.max(agree, rounds.length + 1), `round ${k}: ${what}`));
+    const fit = calibrateStepTime(m.rows, { source: `lab calibration round ${k}` });
+    const { unidentified: _u, clamped: _c, ...stepTime } = fit;
+    const cap = labCapacityFromSpec(stepTime, facts, maxBatch, 1);
+    const { rows: _rows, ...measured } = m;
+    rounds.push({
+      round: k,
+      seconds: (now() - r0) / 1000,
+      ...measured,
+      stepTime,
+      decodeMsPerToken: 1000 * cap.decodeS(REFERENCE_REQUEST.prompt, REFERENCE_REQUEST.output),
+      prefillMsPerToken: (1000 * cap.prefillS(cap.scheduler.maxPrefillChunk)) / cap.scheduler.maxPrefillChunk,
+      referenceWorkMs: 1000 * cap.workS(REFERENCE_REQUEST.prompt, REFERENCE_REQUEST.output),
+    });
+    const last = rounds.slice(-agree);
+    if (last.length === agree && Math.max(spreadOf(last.map((r) => r.decodeMsPerToken)), spreadOf(last.map((r) => r.prefillMsPerToken))) <= tolerance) {
+      stable = true;
+      break;
     }
+    const elapsed = (now() - t0) / 1000;
+    const slowestRound = Math.max(...rounds.map((r) => r.seconds));
+    if (elapsed + slowestRound > maxSeconds) break;
   }
 
-  // A step with more sequences does not take less time: a larger batch measured faster than a
-  // smaller one caught the machine in a quieter moment. Keep step times non-decreasing in batch
-  // size, so that one lucky measurement cannot inflate capacity (and overload every preset).
-  for (let k = 1; k < points.length; k++) {
-    const p = points[k]!;
-    const floor = points[k - 1]!.msPerStep;
-    if (p.msPerStep < floor) {
-      p.msPerStep = floor;
-      p.tokensPerS = (p.batch * 1000) / floor;
-    }
-  }
-
-  options.onProgress?.(batches.length, total, `prefill of ${chunk} tokens`);
-  const prefillMs: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const seq = backend.newSequence();
-    try {
-      const start = performance.now();
-      await backend.step([greedy(seq, Array.from({ length: chunk }, (_, j) => tok(j)))]);
-      if (i > 0) prefillMs.push(performance.now() - start); // the first run compiles pipelines
-    } finally {
-      backend.freeSequence(seq);
-    }
-  }
-  const pms = median(prefillMs);
-  options.onProgress?.(total, total, 'done');
-  const top = points[points.length - 1]!;
-  const decodeMsPerToken = top.msPerStep / top.batch;
+  const window = rounds.slice(-agree);
+  const spread = Math.max(spreadOf(window.map((r) => r.decodeMsPerToken)), spreadOf(window.map((r) => r.prefillMsPerToken)));
+  let chosen = rounds.length - window.length;
+  for (let i = chosen; i < rounds.length; i++) if (rounds[i]!.referenceWorkMs > rounds[chosen]!.referenceWorkMs) chosen = i;
+  const seconds = (now() - t0) / 1000;
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const verdict = stable
+    ? `${rounds.length} rounds in ${seconds.toFixed(1)} s; the last ${agree} agreed within ${pct(tolerance)} (spread ${pct(spread)}); capacity from the slowest of them (round ${chosen + 1}).`
+    : `Not stable: ${rounds.length} round${rounds.length === 1 ? '' : 's'} in ${seconds.toFixed(1)} s reached the ${maxSeconds} s limit without ${agree} agreeing within ${pct(tolerance)} ` +
+      `(the last ${window.length} spread ${pct(spread)}); capacity from the slowest of them (round ${chosen + 1}), so loads may be set low on this device.`;
+  options.onProgress?.(rounds.length, rounds.length, 'done');
+  const pick = rounds[chosen]!;
+  const capChosen = labCapacityFromSpec(pick.stepTime, facts, maxBatch, 1);
+  const C = capChosen.scheduler.maxPrefillChunk;
+  const prefillMs = 1000 * capChosen.prefillS(C);
   return {
     backend: backend.kind,
-    points,
     maxBatch,
-    capacityTokensPerS: top.tokensPerS,
-    prefill: { chunk, tokensPerS: (chunk * 1000) / pms, msPerStep: pms },
-    prefillWeight: pms / chunk / decodeMsPerToken,
-    seconds: (performance.now() - t0) / 1000,
+    device: facts,
+    stepTime: pick.stepTime,
+    points: pick.points,
+    prefill: { chunk: C, tokensPerS: (C * 1000) / prefillMs, msPerStep: prefillMs },
+    rounds,
+    stability: { stable, rounds: rounds.length, agree, tolerance, maxSeconds, spread, chosen, verdict },
+    seconds,
   };
 }

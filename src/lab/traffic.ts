@@ -1,8 +1,14 @@
-// From the lab's settings and the device's calibration to each tenant's traffic. Pure code.
+// From the lab's settings and the device's capacity to each tenant's traffic. Pure code.
 //
-// Load: each tenant offers ρ (state.load) of capacity, counted in work (calibrate.ts):
-//   arrival rate per tenant = ρ × capacity / (E[output] + prefillWeight × E[prompt])
-// so the same preset loads a phone and a workstation alike. Traffic shapes:
+// Load: each tenant offers ρ (state.load) of capacity, counted in work (capacity.ts: a request's
+// work is the GPU-seconds it costs this device at saturated efficiency, the fleet view's unit):
+//   arrival rate per tenant = ρ / E[work of a request]
+// so the same preset loads a phone and a workstation alike. The capacity the load is set against
+// is the one at max batch state.loadBatch ('run': the run's own max batch); `no-batching` sets it
+// to pooled-8's batch so that both offer the same traffic. E[work] of generated lengths is the
+// mean over a fixed, seeded sample of WORK_SAMPLES draws of the length distribution (clipped to
+// the context as the tenants' schedules are), so a plan is deterministic.
+// Traffic shapes:
 // - poisson: steady; gamma: bursts set by the CV of the gaps;
 // - diurnal: a day plays in 60 s / speed, amplitude 0.8, tenant i peaking i/N of a day later
 //   (its time zone);
@@ -11,17 +17,16 @@
 //   like prompt + output) and clipped to the context, its time compressed so one copy offers ρ;
 //   tenant i replays it from i/N of its length (wrapping), looped to the run's duration.
 import type { ArrivalProcess } from '../traffic/arrivals.js';
-import { parametricLengths, meanLengths, type LengthDist } from '../traffic/lengths.js';
+import { lengthSampler, meanLengths, parametricLengths, type LengthDist } from '../traffic/lengths.js';
 import { describeScaling, scaleTrace, traceDuration, type ScalingSummary } from '../traffic/scaling.js';
 import type { Trace } from '../traffic/types.js';
+import { Rng } from '../ops/random.js';
+import type { RequestWorkModel } from './capacity.js';
 import type { TenantSpec } from './tenant-traffic.js';
 import type { LabState, SloValue } from './state.js';
 
-/** What a tenant's load is measured against (calibrate.ts capacityAt). */
-export interface LoadBasis {
-  capacityTokensPerS: number;
-  prefillWeight: number;
-}
+/** What a tenant's load is measured against: the work model of the load's capacity. */
+export type LoadBasis = RequestWorkModel;
 
 export interface ModelShape {
   vocabSize: number;
@@ -32,12 +37,42 @@ export interface TrafficPlan {
   specs: TenantSpec[];
   /** Requests per second per tenant (mean). */
   ratePerTenant: number;
-  /** Work tokens per request (output + weighted prompt). */
-  workPerRequest: number;
+  /** Mean work of a request, s (capacity.ts). */
+  workPerRequestS: number;
+  /** Offered load per tenant and in total, fractions of capacity (ρ). */
+  loadPerTenant: number;
+  loadTotal: number;
   /** One line for the page: what each tenant sends. */
   description: string;
   /** For a trace: every scaling and clip applied (describeScaling). */
   scaling?: { summary: ScalingSummary; text: string };
+}
+
+/** Draws of the length distribution that E[work] is taken over. */
+export const WORK_SAMPLES = 8192;
+
+/** Work of a request of P prompt and M output tokens, s. */
+export function requestWorkS(work: RequestWorkModel, P: number, M: number): number {
+  return work.prefillS(P) + Math.max(0, M - 1) * work.decodeS(P, M);
+}
+
+/**
+ * Mean work of a request drawn from `lengths`, s: over WORK_SAMPLES seeded draws, each clipped to
+ * `maxContext` positions as tenantSchedule clips (prompt + output − 1 ≤ context, output first).
+ */
+export function meanRequestWork(lengths: LengthDist, work: RequestWorkModel, maxContext: number): number {
+  const sampler = lengthSampler(lengths);
+  const rng = new Rng(0x3a11);
+  let total = 0;
+  for (let i = 0; i < WORK_SAMPLES; i++) {
+    sampler.next(rng);
+    let p = Math.max(1, sampler.prompt);
+    let o = Math.max(1, sampler.output);
+    if (p + o - 1 > maxContext) o = Math.max(1, maxContext + 1 - p);
+    if (p + o - 1 > maxContext) p = maxContext;
+    total += requestWorkS(work, p, o);
+  }
+  return total / WORK_SAMPLES;
 }
 
 export const DIURNAL_DAY_S = 60;
@@ -83,12 +118,17 @@ function trafficWords(state: LabState): string {
   }
 }
 
+/** What the load is set against, for descriptions: '' for the run's own capacity. */
+function basisWords(state: Pick<LabState, 'loadBatch' | 'batch'>): string {
+  return state.loadBatch === 'run' || state.loadBatch === state.batch ? '' : ` at max batch ${state.loadBatch}`;
+}
+
 /** Generated traffic for `tenants` tenants (default state.tenants). */
 export function generatedPlan(state: LabState, basis: LoadBasis, model: ModelShape, tenants = state.tenants): TrafficPlan {
   const lengths = lengthsFor(state, model.seqLen);
   const m = meanLengths(lengths);
-  const work = m.output + basis.prefillWeight * m.prompt;
-  const rate = (state.load * basis.capacityTokensPerS) / work;
+  const work = meanRequestWork(lengths, basis, model.seqLen);
+  const rate = state.load / work;
   const specs: TenantSpec[] = [];
   for (let i = 0; i < tenants; i++) {
     specs.push({
@@ -102,8 +142,9 @@ export function generatedPlan(state: LabState, basis: LoadBasis, model: ModelSha
   }
   const description =
     `${tenants} tenant${tenants === 1 ? '' : 's'}, each ${trafficWords(state)} at ${fmt(rate)} req/s ` +
-    `(prompt ~${m.prompt}, output ~${m.output} tokens): ρ = ${fmt(state.load)} of capacity each, ${fmt(state.load * tenants)} in total`;
-  return { specs, ratePerTenant: rate, workPerRequest: work, description };
+    `(prompt ~${m.prompt}, output ~${m.output} tokens, ${fmt(1000 * work)} ms of work each): ` +
+    `ρ = ${fmt(state.load)} of capacity${basisWords(state)} each, ${fmt(state.load * tenants)} in total`;
+  return { specs, ratePerTenant: rate, workPerRequestS: work, loadPerTenant: state.load, loadTotal: state.load * tenants, description };
 }
 
 /** Token scale that sizes the trace's mean request like prompt + output (at most 1). */
@@ -122,10 +163,10 @@ export function tracePlan(trace: Trace, state: LabState, basis: LoadBasis, model
   const clip = { maxContext: model.seqLen };
   const tokensOnly = scaleTrace(trace, { tokenScale, clip }).trace;
   let work = 0;
-  for (const r of tokensOnly.requests) work += r.outputTokens + basis.prefillWeight * r.promptTokens;
+  for (const r of tokensOnly.requests) work += requestWorkS(basis, r.promptTokens, r.outputTokens);
   const span = traceDuration(trace) || 1;
-  const workRate = work / span; // work tokens per trace second
-  const timeScale = (state.load * basis.capacityTokensPerS) / workRate;
+  const workRate = work / span; // work seconds per trace second
+  const timeScale = state.load / workRate;
   const { trace: scaled, summary } = scaleTrace(trace, { timeScale, tokenScale, clip });
   const length = Math.max(traceDuration(scaled), 1e-3);
   const horizon = state.duration + 1;
@@ -161,8 +202,16 @@ export function tracePlan(trace: Trace, state: LabState, basis: LoadBasis, model
   const text = describeScaling(summary);
   const description =
     `${tenants} tenant${tenants === 1 ? '' : 's'}, each replaying ${trace.source} from a different point (offset i/${tenants} of its length, looped) ` +
-    `at ${fmt(rate)} req/s: ρ = ${fmt(state.load)} of capacity each, ${fmt(state.load * tenants)} in total`;
-  return { specs, ratePerTenant: rate, workPerRequest: work / scaled.requests.length, description, scaling: { summary, text } };
+    `at ${fmt(rate)} req/s: ρ = ${fmt(state.load)} of capacity${basisWords(state)} each, ${fmt(state.load * tenants)} in total`;
+  return {
+    specs,
+    ratePerTenant: rate,
+    workPerRequestS: work / scaled.requests.length,
+    loadPerTenant: state.load,
+    loadTotal: state.load * tenants,
+    description,
+    scaling: { summary, text },
+  };
 }
 
 /**

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_PRESET,
   DEFAULT_STATE,
+  LAB_URL_KEYS,
   PRESETS,
+  loadBatchOf,
   parseLabState,
   presetState,
   priceLabel,
@@ -80,6 +82,7 @@ describe('lab URL state', () => {
       policy: 'fair',
       preempt: 'none',
       kv: 0.5,
+      loadBatch: 16,
       ttft: 2,
       tpot: 0.25,
       gpu: 'custom',
@@ -120,5 +123,45 @@ describe('lab URL state', () => {
     const a = presetState('pooled-8');
     expect(sameExperiment(a, { ...a, price: 1, gpu: 'custom', ttft: 3 })).toBe(true);
     expect(sameExperiment(a, { ...a, batch: 4 })).toBe(false);
+    expect(sameExperiment(a, { ...a, loadBatch: 4 })).toBe(false);
+  });
+
+  it('sets the capacity the load is measured against by loadbatch (the run\'s own by default)', () => {
+    expect(loadBatchOf(presetState('pooled-8'))).toBe(16);
+    expect(loadBatchOf({ loadBatch: 'run', batch: 4 })).toBe(4);
+    const { state, errors } = parseLabState('?preset=pooled-8&batch=2&loadbatch=8');
+    expect(errors).toEqual([]);
+    expect([state.batch, loadBatchOf(state)]).toEqual([2, 8]);
+    expect(parseLabState('?preset=no-batching&loadbatch=run').state.loadBatch).toBe('run');
+    expect(parseLabState('?loadbatch=0').errors[0]).toMatch(/"loadbatch=0" is invalid: expected an integer from 1 to 32 or 'run'/);
+    expect(LAB_URL_KEYS).toContain('loadbatch');
+  });
+
+  it('names --set and no fallback in strict mode (the command line refuses bad values)', () => {
+    const { errors } = parseLabState('?preset=pooled-8&load=9&traffic=x', { strict: true });
+    expect(errors).toEqual(['--set traffic=x: expected one of poisson, gamma, diurnal, onoff, trace', '--set load=9: expected a number from 0.001 to 4']);
+  });
+});
+
+// Finding 8: the presets' loads, in the shared definition of capacity (ρ of work), with margin.
+describe('preset loads', () => {
+  const total = (id: string) => presetState(id).load * presetState(id).tenants;
+  it('pools well below the 85% ceiling, and overloads well past it', () => {
+    for (const id of ['pooled-8', 'bursty', 'diurnal', 'compare']) {
+      expect(total(id), id).toBeGreaterThanOrEqual(0.3);
+      expect(total(id), id).toBeLessThanOrEqual(0.5);
+    }
+    expect(total('overload')).toBeGreaterThanOrEqual(1.1);
+    // One tenant alone offers what each pooled tenant does.
+    expect(presetState('alone').load).toBe(presetState('pooled-8').load);
+  });
+
+  it('gives no-batching the traffic of pooled-8, set against pooled-8\'s capacity', () => {
+    const nb = presetState('no-batching');
+    const p8 = presetState('pooled-8');
+    expect(nb.batch).toBe(1);
+    expect(loadBatchOf(nb)).toBe(p8.batch);
+    const traffic = (s: LabState) => ({ tenants: s.tenants, traffic: s.traffic, cv: s.cv, load: s.load, prompt: s.prompt, output: s.output, seed: s.seed, speed: s.speed });
+    expect(traffic(nb)).toEqual(traffic(p8));
   });
 });

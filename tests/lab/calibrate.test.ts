@@ -1,0 +1,119 @@
+// Calibration on a fake backend whose step times the test sets (tests/lab/fake-backend.ts): the
+// fit recovers the step-time model, and the stopping rule stops when rounds agree, runs to the
+// time limit when they do not (and says so), and takes the slowest of the agreeing rounds.
+import { describe, expect, it } from 'vitest';
+import { CALIBRATION_DEFAULTS, calibrate, calibrationBatches, spreadOf, tokensPerSAt, type Calibration } from '../../src/lab/calibrate.js';
+import { labCapacity } from '../../src/lab/capacity.js';
+import { FakeBackend, SWIFTSHADER_LIKE } from './fake-backend.js';
+
+/** Calibrates with round k (from 1) running `factors[k - 1]` times as slow (the last factor repeats). */
+async function calibrateWith(factors: number[], options: { maxBatch?: number; maxSequences?: number; seqLen?: number; maxSeconds?: number } = {}): Promise<{ cal: Calibration; fake: FakeBackend }> {
+  const fake = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: options.maxSequences ?? 16, seqLen: options.seqLen });
+  const cal = await calibrate(fake, {
+    maxBatch: options.maxBatch ?? 16,
+    now: fake.now,
+    maxSeconds: options.maxSeconds,
+    onProgress: (_d, _t, what) => {
+      const m = /^round (\d+):/.exec(what);
+      if (m) fake.factor = factors[Math.min(factors.length, Number(m[1])) - 1]!;
+    },
+  });
+  return { cal, fake };
+}
+
+describe('lab calibration', () => {
+  it('fits the step-time model the steps follow, at every batch and context it measures', async () => {
+    const { cal, fake } = await calibrateWith([1]);
+    const s = cal.stepTime;
+    const t = SWIFTSHADER_LIKE;
+    expect(s.a).toBeCloseTo(t.a, 9);
+    expect(s.b).toBeCloseTo(t.b, 9);
+    expect(s.c).toBeCloseTo(t.c, 9);
+    expect(s.d).toBeCloseTo(t.d, 9);
+    expect(s.e).toBeCloseTo(t.e, 9);
+    expect(cal.points.map((p) => p.batch)).toEqual(calibrationBatches(16));
+    for (const p of cal.points) expect(p.msPerStep).toBeCloseTo(1000 * fake.shapeSeconds(p.batch, 0, p.batch * p.context), 6);
+    const r = cal.rounds[0]!;
+    // Long contexts: past half the model's context alone, and at maxBatch a longer mean context
+    // than the short point's (the context term is told apart at the batch the lab runs).
+    expect(r.longPoints[0]!.context).toBeGreaterThan(fake.config.seqLen / 2);
+    expect(r.longPoints[1]!.batch).toBe(16);
+    expect(r.longPoints[1]!.context).toBeGreaterThan(1.5 * cal.points[4]!.context);
+    expect(r.mixed).toMatchObject({ batch: 16 });
+    expect(cal.prefill.chunk).toBe(48);
+    expect(cal.prefill.msPerStep).toBeCloseTo(1000 * fake.shapeSeconds(0, 48, 48), 6);
+    expect(cal.device).toEqual({ seqLen: 256, maxSequences: 16, kv: { numBlocks: fake.numBlocks, blockSize: 16 } });
+    expect(tokensPerSAt(cal.points, 3)).toBeCloseTo((cal.points[1]!.tokensPerS + cal.points[2]!.tokensPerS) / 2, 9);
+  });
+
+  it('stops after three rounds that agree', async () => {
+    const { cal } = await calibrateWith([1]);
+    expect(cal.stability).toMatchObject({ stable: true, rounds: 3, agree: 3, tolerance: 0.05 });
+    expect(cal.stability.spread).toBeCloseTo(0, 9);
+    expect(cal.stability.verdict).toMatch(/^3 rounds in .* s; the last 3 agreed within 5.0% \(spread 0.0%\)/);
+    expect(cal.rounds).toHaveLength(3);
+  });
+
+  it('runs until the last three agree when the first is off (compiling), and the 5% threshold decides', async () => {
+    const warm = await calibrateWith([1.5, 1]);
+    expect(warm.cal.stability).toMatchObject({ stable: true, rounds: 4 });
+    // One round 4% slow among three agrees; 6% slow does not, and two more rounds are needed.
+    expect((await calibrateWith([1, 1.04, 1])).cal.stability).toMatchObject({ stable: true, rounds: 3 });
+    const over = (await calibrateWith([1, 1.06, 1])).cal.stability;
+    expect(over).toMatchObject({ stable: true, rounds: 5 });
+  });
+
+  it('takes the slowest of the agreeing rounds (conservative)', async () => {
+    const { cal } = await calibrateWith([1, 1.03, 1]);
+    expect(cal.stability.chosen).toBe(1);
+    const slow = cal.rounds[1]!;
+    expect(Math.max(...cal.rounds.map((r) => r.referenceWorkMs))).toBe(slow.referenceWorkMs);
+    expect(cal.stepTime).toEqual(slow.stepTime);
+    expect(cal.stability.spread).toBeCloseTo(0.03, 6);
+    // The capacity follows the chosen round: its work is 3% more than the other rounds'.
+    const cap = labCapacity(cal, 16);
+    expect(1000 * cap.workS(16, 32)).toBeCloseTo(slow.referenceWorkMs, 9);
+    expect(slow.referenceWorkMs / cal.rounds[0]!.referenceWorkMs).toBeCloseTo(1.03, 6);
+  });
+
+  it('on a noisy device runs to the time limit, and says so', async () => {
+    // Rounds alternate between two speeds 20% apart.
+    const noisy = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
+    const c2 = await calibrate(noisy, {
+      maxBatch: 16,
+      now: noisy.now,
+      onProgress: (_d, _t, what) => {
+        const m = /^round (\d+):/.exec(what);
+        if (m) noisy.factor = Number(m[1]) % 2 ? 1 : 1.2;
+      },
+    });
+    const st = c2.stability;
+    expect(st.stable).toBe(false);
+    expect(st.maxSeconds).toBe(CALIBRATION_DEFAULTS.maxSeconds);
+    expect(c2.seconds).toBeLessThanOrEqual(20);
+    // One more round would have passed the limit.
+    expect(c2.seconds + Math.max(...c2.rounds.map((r) => r.seconds))).toBeGreaterThan(20);
+    expect(st.rounds).toBeGreaterThan(3);
+    expect(st.spread).toBeCloseTo(0.2, 6);
+    expect(st.verdict).toMatch(/^Not stable: \d+ rounds in .* s reached the 20 s limit without 3 agreeing within 5.0% \(the last 3 spread 20.0%\)/);
+    // The slowest of the last three is taken.
+    const last = c2.rounds.slice(-3);
+    expect(c2.rounds[st.chosen]!.referenceWorkMs).toBe(Math.max(...last.map((r) => r.referenceWorkMs)));
+  });
+
+  it('stays within the backend: as many sequences as maxBatch, short contexts, max batch 1', async () => {
+    // The fake throws past maxSequences or the context.
+    const tight = await calibrateWith([1], { maxBatch: 8, maxSequences: 8, seqLen: 64 });
+    expect(tight.cal.stability.stable).toBe(true);
+    expect(tight.cal.points.map((p) => p.batch)).toEqual([1, 2, 4, 8]);
+    const one = await calibrateWith([1], { maxBatch: 1, maxSequences: 1, seqLen: 32 });
+    expect(one.cal.rounds[0]!.mixed).toBeUndefined();
+    expect(one.cal.points).toHaveLength(1);
+    await expect(calibrate(new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 4 }), { maxBatch: 5 })).rejects.toThrow(/maxBatch must be an integer in 1..4, got 5/);
+  });
+
+  it('measures spread as max ÷ min − 1', () => {
+    expect(spreadOf([1])).toBe(0);
+    expect(spreadOf([2, 2.1, 2.05])).toBeCloseTo(0.05, 12);
+  });
+});
