@@ -20,8 +20,10 @@
 // the prefill cost per token of a full chunk (capacity.ts WorkCosts at the lab's scheduler), or
 // until one more round would pass `maxSeconds` (default 20). The estimate is conservative: the fit
 // of the slowest of the last `agree` rounds (the most work for the lab's reference request), so a
-// lucky quiet moment cannot inflate capacity and overload every preset. The result says how many
-// rounds ran, their spread, and whether they agreed.
+// lucky quiet moment cannot inflate capacity and overload every preset. Rounds that never agree
+// (a busy machine) give the upper median round of all: there the slowest is a stall as often as
+// the fastest is luck, and a stall taken for capacity would keep `overload` from overloading. The
+// result says how many rounds ran, their spread, whether they agreed, and which round was taken.
 import type { Backend, StepEntry } from '../model/backend.js';
 import type { StepRecord } from '../metrics/records.js';
 import { calibrateStepTime } from '../sim/calibrate.js';
@@ -57,8 +59,8 @@ export interface CalibrationRound {
   points: CalibrationPoint[];
   /** Decode with the long sequences alone, and at maxBatch among short ones. */
   longPoints: CalibrationPoint[];
-  /** maxBatch − 1 sequences decoding beside one prefilling its prompt (absent at max batch 1). */
-  mixed?: CalibrationPoint;
+  /** maxBatch − 1 sequences decoding beside one prefilling its prompt, one point per prompt length (none at max batch 1). */
+  mixed: CalibrationPoint[];
   /** Every prefill measured (the mixed steps' prompts included). */
   prefill: PrefillMeasure[];
   /** The round's fit. */
@@ -79,7 +81,7 @@ export interface CalibrationStability {
   maxSeconds: number;
   /** max ÷ min − 1 over the last `agree` rounds (or all, when fewer ran), worse of the two figures. */
   spread: number;
-  /** Index into `rounds` of the round whose fit is used (the slowest of the last `agree`). */
+  /** Index into `rounds` of the round whose fit is used (stable: the slowest of the last `agree`; else the upper median of all). */
   chosen: number;
   /** One sentence: how the estimate was reached. */
   verdict: string;
@@ -181,8 +183,9 @@ interface RoundSettings {
   maxBatch: number;
   prompt: number;
   chunk: number;
-  /** Prompt tokens of the sequence that prefills beside decodes in a mixed step. */
-  mixedPrompt: number;
+  /** Prompt lengths of the sequence that prefills beside decodes in mixed steps, and steps of each. */
+  mixedPrompts: number[];
+  mixedSteps: number;
   longContext: number;
   longSequences: number;
   maxSteps: number;
@@ -275,28 +278,30 @@ async function measureRound(
     const longPoints = [await decodePoint(long)];
     if (o.maxBatch > long.length) longPoints.push(await decodePoint(short));
 
-    // Mixed steps, as the lab runs under load: maxBatch − 1 sequences decode while a new one
-    // prefills its prompt (the last sequence, renewed each time).
-    let mixed: CalibrationPoint | undefined;
+    // Mixed steps, as the lab runs under load: maxBatch − 1 sequences decode while a new one (the
+    // last sequence, renewed each time) prefills a prompt of each of the lab's usual lengths.
+    const mixed: CalibrationPoint[] = [];
     if (o.maxBatch > 1) {
-      progress(`decode at batch ${o.maxBatch - 1} beside a prefill of ${o.mixedPrompt} tokens`);
       const rest = short.slice(0, o.maxBatch - 1);
-      const times: number[] = [];
-      let ctx = 0;
-      for (let i = 0; i < o.minSteps && Math.max(...rest.map((s) => backend.length(s))) + 1 < c.seqLen; i++) {
-        backend.freeSequence(short[o.maxBatch - 1]!);
-        const fresh = (short[o.maxBatch - 1] = backend.newSequence());
-        ctx += contextAfter(rest) + o.mixedPrompt;
-        const ms = await timed([...decodeEntries(rest), entry(fresh, tokens(o.mixedPrompt, 500 + i))]);
-        times.push(ms);
-        prefill.push({ tokens: o.mixedPrompt, sequences: 1, start: 0, ms });
-      }
-      if (times.length) {
-        const ms = addRows(times, rest.length, o.mixedPrompt, ctx / times.length, o.maxBatch);
-        mixed = { batch: o.maxBatch, context: ctx / times.length / o.maxBatch, tokensPerS: ((rest.length + 1) * 1000) / ms, msPerStep: ms, steps: times.length };
+      const room = () => Math.max(...rest.map((s) => backend.length(s))) + 1 < c.seqLen;
+      for (const k of o.mixedPrompts) {
+        progress(`decode at batch ${o.maxBatch - 1} beside a prefill of ${k} tokens`);
+        const times: number[] = [];
+        let ctx = 0;
+        for (let i = 0; i < o.mixedSteps && room(); i++) {
+          backend.freeSequence(short[o.maxBatch - 1]!);
+          const fresh = (short[o.maxBatch - 1] = backend.newSequence());
+          ctx += contextAfter(rest) + k;
+          const ms = await timed([...decodeEntries(rest), entry(fresh, tokens(k, 500 + 7 * i + k))]);
+          times.push(ms);
+          prefill.push({ tokens: k, sequences: 1, start: 0, ms });
+        }
+        if (times.length === 0) break;
+        const ms = addRows(times, rest.length, k, ctx / times.length, o.maxBatch);
+        mixed.push({ batch: o.maxBatch, context: ctx / times.length / o.maxBatch, tokensPerS: ((rest.length + 1) * 1000) / ms, msPerStep: ms, steps: times.length });
       }
     }
-    return mixed ? { points, longPoints, mixed, prefill, rows } : { points, longPoints, prefill, rows };
+    return { points, longPoints, mixed, prefill, rows };
   } finally {
     for (const s of short) backend.freeSequence(s);
   }
@@ -351,13 +356,18 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
   // decodes at every batch size, stays within half the context; the long phase has the rest.
   const nBatches = calibrationBatches(maxBatch).length;
   const maxSteps = Math.max(1, Math.floor((Math.floor(c.seqLen / 2) - prompt) / nBatches) - 1);
-  // Long context: half the context plus half a chunk, leaving room for two decode points and the mixed steps.
-  const longContext = Math.min(Math.floor(c.seqLen / 2) + Math.ceil(chunk / 2), c.seqLen - 2 * (maxSteps + 1) - minSteps - 2);
+  // Mixed steps' prompts: the lab's are lognormal around 16 tokens (state.ts), most between 8 and 32.
+  const mixedPrompts = [...new Set([prompt, 2 * prompt, 4 * prompt].map((k) => Math.min(k, chunk)))];
+  const mixedSteps = Math.max(1, Math.min(minSteps, maxSteps));
+  // Long context: half the context plus half a chunk, leaving room for two decode points and the
+  // mixed steps (the long sequences decode in both).
+  const longContext = Math.min(Math.floor(c.seqLen / 2) + Math.ceil(chunk / 2), c.seqLen - 2 * (maxSteps + 1) - mixedPrompts.length * mixedSteps - 1);
   const settings: RoundSettings = {
     maxBatch,
     prompt,
     chunk,
-    mixedPrompt: Math.min(2 * prompt, chunk),
+    mixedPrompts,
+    mixedSteps,
     longContext,
     longSequences: Math.min(3, maxBatch),
     maxSteps,
@@ -401,14 +411,22 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
 
   const window = rounds.slice(-agree);
   const spread = Math.max(spreadOf(window.map((r) => r.decodeMsPerToken)), spreadOf(window.map((r) => r.prefillMsPerToken)));
-  let chosen = rounds.length - window.length;
-  for (let i = chosen; i < rounds.length; i++) if (rounds[i]!.referenceWorkMs > rounds[chosen]!.referenceWorkMs) chosen = i;
+  let chosen: number;
+  if (stable) {
+    chosen = rounds.length - window.length;
+    for (let i = chosen; i < rounds.length; i++) if (rounds[i]!.referenceWorkMs > rounds[chosen]!.referenceWorkMs) chosen = i;
+  } else {
+    // The rounds disagree: the slowest may be a stall, the fastest a lucky moment; the upper
+    // median of all of them errs least either way (and on the slow side of the middle).
+    const byWork = rounds.map((_, i) => i).sort((i, j) => rounds[i]!.referenceWorkMs - rounds[j]!.referenceWorkMs);
+    chosen = byWork[Math.floor(byWork.length / 2)]!;
+  }
   const seconds = (now() - t0) / 1000;
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const verdict = stable
     ? `${rounds.length} rounds in ${seconds.toFixed(1)} s; the last ${agree} agreed within ${pct(tolerance)} (spread ${pct(spread)}); capacity from the slowest of them (round ${chosen + 1}).`
     : `Not stable: ${rounds.length} round${rounds.length === 1 ? '' : 's'} in ${seconds.toFixed(1)} s reached the ${maxSeconds} s limit without ${agree} agreeing within ${pct(tolerance)} ` +
-      `(the last ${window.length} spread ${pct(spread)}); capacity from the slowest of them (round ${chosen + 1}), so loads may be set low on this device.`;
+      `(the last ${window.length} spread ${pct(spread)}); capacity from the median round (round ${chosen + 1}), so loads may be off by that much on this device.`;
   options.onProgress?.(rounds.length, rounds.length, 'done');
   const pick = rounds[chosen]!;
   const capChosen = labCapacityFromSpec(pick.stepTime, facts, maxBatch, 1);

@@ -39,7 +39,8 @@ describe('lab calibration', () => {
     expect(r.longPoints[0]!.context).toBeGreaterThan(fake.config.seqLen / 2);
     expect(r.longPoints[1]!.batch).toBe(16);
     expect(r.longPoints[1]!.context).toBeGreaterThan(1.5 * cal.points[4]!.context);
-    expect(r.mixed).toMatchObject({ batch: 16 });
+    expect(r.mixed.map((m) => m.batch)).toEqual([16, 16, 16]);
+    for (const [i, k] of [8, 16, 32].entries()) expect(r.mixed[i]!.msPerStep).toBeCloseTo(1000 * fake.shapeSeconds(15, k, 16 * r.mixed[i]!.context), 6);
     expect(cal.prefill.chunk).toBe(48);
     expect(cal.prefill.msPerStep).toBeCloseTo(1000 * fake.shapeSeconds(0, 48, 48), 6);
     expect(cal.device).toEqual({ seqLen: 256, maxSequences: 16, kv: { numBlocks: fake.numBlocks, blockSize: 16 } });
@@ -76,7 +77,7 @@ describe('lab calibration', () => {
     expect(slow.referenceWorkMs / cal.rounds[0]!.referenceWorkMs).toBeCloseTo(1.03, 6);
   });
 
-  it('on a noisy device runs to the time limit, and says so', async () => {
+  it('on a noisy device runs to the time limit, says so, and takes the median round', async () => {
     // Rounds alternate between two speeds 20% apart.
     const noisy = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
     const c2 = await calibrate(noisy, {
@@ -96,9 +97,29 @@ describe('lab calibration', () => {
     expect(st.rounds).toBeGreaterThan(3);
     expect(st.spread).toBeCloseTo(0.2, 6);
     expect(st.verdict).toMatch(/^Not stable: \d+ rounds in .* s reached the 20 s limit without 3 agreeing within 5.0% \(the last 3 spread 20.0%\)/);
-    // The slowest of the last three is taken.
-    const last = c2.rounds.slice(-3);
-    expect(c2.rounds[st.chosen]!.referenceWorkMs).toBe(Math.max(...last.map((r) => r.referenceWorkMs)));
+    expect(st.verdict).toMatch(/capacity from the median round/);
+    // Not the slowest (a stall would be taken for capacity): the upper median of all rounds, here
+    // one of the slow ones since they are half.
+    const works = c2.rounds.map((r) => r.referenceWorkMs).sort((x, y) => x - y);
+    expect(c2.rounds[st.chosen]!.referenceWorkMs).toBe(works[Math.floor(works.length / 2)]);
+  });
+
+  it('does not take a stall for capacity when rounds never agree', async () => {
+    // Every third round stalls at half speed: no three rounds agree, and the slowest is a stall.
+    const stalls = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
+    const c = await calibrate(stalls, {
+      maxBatch: 16,
+      now: stalls.now,
+      onProgress: (_d, _t, what) => {
+        const m = /^round (\d+):/.exec(what);
+        if (m) stalls.factor = Number(m[1]) % 3 === 0 ? 2 : 1;
+      },
+    });
+    expect(c.stability.stable).toBe(false);
+    const works = c.rounds.map((r) => r.referenceWorkMs);
+    const fast = Math.min(...works);
+    expect(Math.max(...works)).toBeCloseTo(2 * fast, 6);
+    expect(c.rounds[c.stability.chosen]!.referenceWorkMs).toBeCloseTo(fast, 6);
   });
 
   it('stays within the backend: as many sequences as maxBatch, short contexts, max batch 1', async () => {
@@ -107,7 +128,7 @@ describe('lab calibration', () => {
     expect(tight.cal.stability.stable).toBe(true);
     expect(tight.cal.points.map((p) => p.batch)).toEqual([1, 2, 4, 8]);
     const one = await calibrateWith([1], { maxBatch: 1, maxSequences: 1, seqLen: 32 });
-    expect(one.cal.rounds[0]!.mixed).toBeUndefined();
+    expect(one.cal.rounds[0]!.mixed).toEqual([]);
     expect(one.cal.points).toHaveLength(1);
     await expect(calibrate(new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 4 }), { maxBatch: 5 })).rejects.toThrow(/maxBatch must be an integer in 1..4, got 5/);
   });
