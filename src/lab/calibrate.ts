@@ -6,8 +6,7 @@
 // on fresh sequences:
 // - decode at batch 1, 2, 4, ... up to maxBatch at short contexts (their prompts set up in one
 //   untimed step; per point one untimed step, then at least minSteps and minSeconds of timed ones);
-// - prefill: the short prompts, a chunk's worth of them per step, and the first (full) chunk of
-//   up to three long sequences;
+// - prefill: the short prompts, a chunk's worth of them per step, and a full chunk alone;
 // - the long sequences prefilled to about half the context, then decode with only them, and at
 //   maxBatch with them among short ones: the context term is told apart from the per-token one
 //   at the batch the lab runs.
@@ -112,7 +111,7 @@ export interface CalibrateOptions {
   prefillChunk?: number;
   /** Timed decode steps per point, at least (default 4). */
   minSteps?: number;
-  /** Timed seconds per point, at least (default 0.1). */
+  /** Timed seconds per point, at least (default 0.2). */
   minSeconds?: number;
   /** Rounds that must agree (default 3), within this fraction (default 0.05). */
   agree?: number;
@@ -124,7 +123,7 @@ export interface CalibrateOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.1, agree: 3, tolerance: 0.05, maxSeconds: 20 } as const;
+export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 20 } as const;
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -278,6 +277,21 @@ async function measureRound(
     const longPoints = [await decodePoint(long)];
     if (o.maxBatch > long.length) longPoints.push(await decodePoint(short));
 
+    // A full chunk alone, at position 0, on the last sequence (renewed each time): the shape the
+    // prefill figure of the stopping rule is taken at.
+    const renew = (): number => {
+      backend.freeSequence(short[o.maxBatch - 1]!);
+      return (short[o.maxBatch - 1] = backend.newSequence());
+    };
+    progress(`prefill of a ${o.chunk}-token chunk`);
+    const full: number[] = [];
+    for (let i = 0; i < o.mixedSteps; i++) {
+      const ms = await timed([entry(renew(), tokens(o.chunk, 300 + 11 * i))]);
+      full.push(ms);
+      prefill.push({ tokens: o.chunk, sequences: 1, start: 0, ms });
+    }
+    addRows(full, 0, o.chunk, o.chunk, 1);
+
     // Mixed steps, as the lab runs under load: maxBatch − 1 sequences decode while a new one (the
     // last sequence, renewed each time) prefills a prompt of each of the lab's usual lengths.
     const mixed: CalibrationPoint[] = [];
@@ -289,8 +303,7 @@ async function measureRound(
         const times: number[] = [];
         let ctx = 0;
         for (let i = 0; i < o.mixedSteps && room(); i++) {
-          backend.freeSequence(short[o.maxBatch - 1]!);
-          const fresh = (short[o.maxBatch - 1] = backend.newSequence());
+          const fresh = renew();
           ctx += contextAfter(rest) + k;
           const ms = await timed([...decodeEntries(rest), entry(fresh, tokens(k, 500 + 7 * i + k))]);
           times.push(ms);
