@@ -9,9 +9,12 @@
 // - Time utilization = busy time / wall time, per GPU and for the fleet: fleet busy /
 //   (GPUs x wall). The GPU count is an input: a GPU that never ran a step has no records.
 // - Tokens:
-//   output tokens (from RequestRecords): every token a request produced, its first token at
-//     firstToken and the other outputTokens - 1 spread evenly over [firstToken, finish] (over
-//     [firstToken, now] for a request still running: now is when the records were taken);
+//   output tokens (from RequestRecords, in span reports): every token a request produced, its
+//     first token at firstToken and the other outputTokens - 1 spread evenly over [firstToken,
+//     finish] (over [firstToken, now] for a request still running: now is when the records were
+//     taken);
+//   output tokens (from StepRecords, in time series): each step's outputTokens (every token it
+//     sampled, recompute included) at the step's end, where they were produced;
 //   decode tokens (from StepRecords): the steps' decodeTokens (one per decoding sequence per
 //     step; the first token of a request comes from its prefill and is not among them);
 //   all tokens (from StepRecords): prefill + decode tokens processed, including prompts
@@ -396,7 +399,7 @@ export interface TimeSeriesOptions extends Span {
   gpus: number;
   /** Capacity of one GPU, tokens/s; adds the capacityUtilization column. */
   capacityTokensPerS?: number;
-  /** Default 'output' (output tokens from requests; decode tokens when there are no requests). */
+  /** Default 'output' (the steps' output tokens). */
   capacityBasis?: CapacityBasis;
   /**
    * Latency percentiles at bucket k cover events in [end_k - latencyWindow, end_k), end_k the
@@ -435,7 +438,7 @@ export interface TimeSeries {
   decodeTokensPerS: Column;
   prefillTokensPerS: Column;
   allTokensPerS: Column;
-  /** From requests (first tokens included). */
+  /** From steps: each step's outputTokens at its end (first tokens and recompute included). */
   outputTokensPerS: Column;
   capacityUtilization?: Column;
   /** Time-weighted mean batch size of the steps in the bucket. */
@@ -551,8 +554,10 @@ export function buildTimeSeries(
   const prefill = acc();
   const batchTime = acc();
   const stepTime = acc();
+  const output = acc();
   for (const s of steps) {
     checkGpu(s, gpus);
+    output.addPoint(s.end, s.outputTokens);
     busy.addSpread(s.start, s.end, s.busy);
     decode.addSpread(s.start, s.end, s.decodeTokens);
     prefill.addSpread(s.start, s.end, s.prefillTokens);
@@ -561,7 +566,6 @@ export function buildTimeSeries(
     stepTime.addSpread(s.start, s.end, d);
   }
 
-  const output = acc();
   const arrivals = acc();
   const finished = acc();
   const rejected = acc();
@@ -581,11 +585,6 @@ export function buildTimeSeries(
   };
   for (const r of requests) {
     arrivals.addPoint(r.arrival, 1);
-    if (r.firstToken !== undefined && r.outputTokens >= 1) {
-      output.addPoint(r.firstToken, 1);
-      const rest = r.outputTokens - 1;
-      if (rest > 0) output.addSpread(r.firstToken, r.finish ?? r.firstToken, rest);
-    }
     if (r.firstToken !== undefined) push(ttftEv, r.firstToken, ttft(r));
     if (r.finish !== undefined) {
       push(tpotEv, r.finish, tpot(r));
@@ -643,7 +642,7 @@ export function buildTimeSeries(
   };
   if (options.capacityTokensPerS !== undefined) {
     const cap = gpus * options.capacityTokensPerS;
-    const achieved = (options.capacityBasis ?? 'output') === 'all' ? allS : requests.length ? outputS : decodeS;
+    const achieved = (options.capacityBasis ?? 'output') === 'all' ? allS : outputS;
     series.capacityUtilization = achieved.map((v) => v / cap);
   }
   if (options.slo) {

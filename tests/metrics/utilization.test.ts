@@ -165,14 +165,31 @@ describe('time series', () => {
     expect(ts.decodeTokensPerS).toEqual(close([1.2, 4.2, 0.1, 0, 0.5]));
     expect(ts.prefillTokensPerS).toEqual(close([25, 0, 0, 0, 5]));
     expect(ts.allTokensPerS).toEqual(close([26.2, 4.2, 0.1, 0, 5.5]));
-    expect(ts.outputTokensPerS).toEqual(close([1, 1, 0.5, 0, 2]));
-    expect(ts.capacityUtilization).toEqual(close([1 / 30, 1 / 30, 0.5 / 30, 0, 2 / 30]));
+    // Output tokens at each step's end: 4 at t = 1, 8 at t = 4 and 1 at t = 5 (GPU 1); 2 at t = 11 is outside.
+    expect(ts.outputTokensPerS).toEqual(close([2, 0, 4.5, 0, 0]));
+    expect(ts.capacityUtilization).toEqual(close([2 / 30, 0, 4.5 / 30, 0, 0]));
     expect(ts.batchSize).toEqual(close([2, 4.5, 1, null, 2]));
     expect(ts.queueDepth).toEqual(close([5, 4, 4, 4, 3.5]));
     expect(ts.arrivalsPerS).toEqual([0.5, 0, 0, 0.5, 0.5]);
     // summed over buckets, the series agrees with the span report
     const u = utilization(steps, { t0: 0, t1: 10, gpus: 3 });
     expect(ts.busy.reduce((a, b) => a + b, 0)).toBeCloseTo(u.busy, 12);
+  });
+
+  it('places a running request\'s output tokens at the steps that sampled them, not at its first token (finding 4)', () => {
+    // One request: its prompt's step samples the first token at t = 0.5, then one decode per
+    // second; at t = 4 it is still running with 4 tokens.
+    const running = req({ id: 7, arrival: 0, firstToken: 0.5, outputTokens: 4, status: 'running' });
+    const ss = [
+      step({ gpu: 0, start: 0, end: 0.5, prefillTokens: 10, outputTokens: 1 }),
+      step({ gpu: 0, start: 1.2, end: 1.5, decodeTokens: 1 }),
+      step({ gpu: 0, start: 2.2, end: 2.5, decodeTokens: 1 }),
+      step({ gpu: 0, start: 3.2, end: 3.5, decodeTokens: 1 }),
+    ];
+    const ts = buildTimeSeries(ss, [running], { t0: 0, t1: 4, interval: 1, gpus: 1 });
+    expect(ts.outputTokensPerS).toEqual([1, 1, 1, 1]);
+    // Summed, the columns count every token sampled.
+    expect(ts.outputTokensPerS.reduce((a, b) => a + b, 0)).toBe(running.outputTokens);
   });
 
   // ttft / tpot / e2e (event time)
