@@ -541,3 +541,394 @@ export class RankedMultiset {
     return a + (h - lo) * (b - a);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exact sums and live order statistics (the lab's incremental metrics)
+//
+// The lab's metrics store keeps its figures up to date as records arrive, and they must equal a
+// recomputation from the records exactly. Floating-point addition is not associative, so a sum
+// kept as records arrive and one recomputed in another order would differ in the last bits.
+// ExactSum keeps a sum without rounding (Shewchuk's non-overlapping partials, as Python's
+// math.fsum) and reads it correctly rounded: the value depends only on the multiset of terms
+// added (and removed), never on their order. OrderedMultiset holds values with counts, in
+// blocks of sorted distinct values, for exact percentiles while values come and go.
+
+/** The exact product a * b as hi + lo (Dekker's algorithm with Veltkamp's split; no overflow assumed). */
+export function twoProduct(a: number, b: number): [number, number] {
+  const p = a * b;
+  const ca = 134217729 * a;
+  const ah = ca - (ca - a);
+  const al = a - ah;
+  const cb = 134217729 * b;
+  const bh = cb - (cb - b);
+  const bl = b - bh;
+  return [p, al * bl - (((p - ah * bh) - al * bh) - ah * bl)];
+}
+
+/**
+ * A sum kept exactly: add and subtract in any order; value() is the exact sum rounded to the
+ * nearest double (ties to even). Non-finite terms are summed apart (and then win).
+ */
+export class ExactSum {
+  /** Non-overlapping partials p[0..n), increasing in magnitude; their exact sum is the sum. */
+  private p: number[] = [];
+  private n = 0;
+  private special = 0;
+
+  add(x: number): this {
+    if (!Number.isFinite(x)) {
+      this.special += x;
+      return this;
+    }
+    const p = this.p;
+    const n = this.n;
+    let i = 0;
+    for (let j = 0; j < n; j++) {
+      let y = p[j]!;
+      if (Math.abs(x) < Math.abs(y)) {
+        const t = x;
+        x = y;
+        y = t;
+      }
+      const hi = x + y;
+      const lo = y - (hi - x);
+      if (lo !== 0) p[i++] = lo;
+      x = hi;
+    }
+    // The array only grows (resizing it costs more than the arithmetic).
+    if (i < p.length) p[i] = x;
+    else p.push(x);
+    this.n = i + 1;
+    return this;
+  }
+
+  /** Adds a * b exactly (both parts of the product). */
+  addProduct(a: number, b: number): this {
+    const [hi, lo] = twoProduct(a, b);
+    return this.add(hi).add(lo);
+  }
+
+  /** Adds every term of another sum (exactly). */
+  addSum(o: ExactSum): this {
+    for (let j = 0; j < o.n; j++) this.add(o.p[j]!);
+    if (o.special !== 0 || Number.isNaN(o.special)) this.special += o.special;
+    return this;
+  }
+
+  copy(): ExactSum {
+    const c = new ExactSum();
+    c.p = this.p.slice(0, this.n);
+    c.n = this.n;
+    c.special = this.special;
+    return c;
+  }
+
+  /** The partials, whose exact sum is the sum. */
+  get parts(): readonly number[] {
+    return this.p.slice(0, this.n);
+  }
+
+  /** The sum, correctly rounded. */
+  value(): number {
+    if (this.special !== 0 || Number.isNaN(this.special)) return this.special;
+    const p = this.p;
+    let n = this.n;
+    if (n === 0) return 0;
+    let hi = p[--n]!;
+    let lo = 0;
+    while (n > 0) {
+      const x = hi;
+      const y = p[--n]!;
+      hi = x + y;
+      const yr = hi - x;
+      lo = y - yr;
+      if (lo !== 0) break;
+    }
+    // Round half to even across the partials left below (fsum's correction).
+    if (n > 0 && ((lo < 0 && p[n - 1]! < 0) || (lo > 0 && p[n - 1]! > 0))) {
+      const y = lo * 2;
+      const x = hi + y;
+      if (y === x - hi) hi = x;
+    }
+    return hi;
+  }
+}
+
+/**
+ * A multiset of finite numbers with counts, for exact order statistics while values come and go.
+ * Distinct values sit in sorted blocks of at most 2 * BLOCK; add and remove cost O(log blocks +
+ * BLOCK), select O(log blocks + BLOCK). Values that repeat (a step interval shared by every request
+ * in the batch) cost one slot each.
+ */
+export class OrderedMultiset {
+  private static readonly BLOCK = 256;
+  private keys: number[][] = [];
+  private counts: number[][] = [];
+  private totals: number[] = [];
+  /** Prefix sums of totals (prefix[b] = values in blocks before b); rebuilt lazily. */
+  private prefix: Float64Array | null = null;
+  private n = 0;
+
+  /** Values held, counting repeats. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Distinct values held. */
+  get distinct(): number {
+    let d = 0;
+    for (const k of this.keys) d += k.length;
+    return d;
+  }
+
+  /** First block whose last key >= x (the last block when none). */
+  private blockFor(x: number): number {
+    const keys = this.keys;
+    let lo = 0;
+    let hi = keys.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (k[k.length - 1]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private static lowerBound(a: number[], x: number): number {
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  add(x: number): void {
+    if (!Number.isFinite(x)) throw new RangeError(`OrderedMultiset: ${x} is not a finite number`);
+    this.prefix = null;
+    this.n++;
+    if (this.keys.length === 0) {
+      this.keys.push([x]);
+      this.counts.push([1]);
+      this.totals.push(1);
+      return;
+    }
+    const b = this.blockFor(x);
+    const k = this.keys[b]!;
+    const c = this.counts[b]!;
+    const i = OrderedMultiset.lowerBound(k, x);
+    this.totals[b]!++;
+    if (i < k.length && k[i] === x) {
+      c[i]!++;
+      return;
+    }
+    k.splice(i, 0, x);
+    c.splice(i, 0, 1);
+    if (k.length > 2 * OrderedMultiset.BLOCK) {
+      const h = OrderedMultiset.BLOCK;
+      const k2 = k.splice(h);
+      const c2 = c.splice(h);
+      let t2 = 0;
+      for (const v of c2) t2 += v;
+      this.totals[b]! -= t2;
+      this.keys.splice(b + 1, 0, k2);
+      this.counts.splice(b + 1, 0, c2);
+      this.totals.splice(b + 1, 0, t2);
+    }
+  }
+
+  /** Removes one copy of x; throws when x is not held. */
+  remove(x: number): void {
+    const b = this.keys.length ? this.blockFor(x) : -1;
+    const k = this.keys[b];
+    const i = k ? OrderedMultiset.lowerBound(k, x) : -1;
+    if (!k || i >= k.length || k[i] !== x) throw new RangeError(`OrderedMultiset: ${x} is not held`);
+    this.prefix = null;
+    this.n--;
+    const c = this.counts[b]!;
+    this.totals[b]!--;
+    if (--c[i]! > 0) return;
+    k.splice(i, 1);
+    c.splice(i, 1);
+    if (k.length === 0) {
+      this.keys.splice(b, 1);
+      this.counts.splice(b, 1);
+      this.totals.splice(b, 1);
+    }
+  }
+
+  /** The r-th smallest value (0-based, repeats counted), 0 <= r < size. */
+  select(r: number): number {
+    if (!(r >= 0 && r < this.n)) throw new RangeError(`OrderedMultiset: rank ${r} outside [0, ${this.n})`);
+    let prefix = this.prefix;
+    if (!prefix) {
+      prefix = new Float64Array(this.totals.length + 1);
+      for (let b = 0; b < this.totals.length; b++) prefix[b + 1] = prefix[b]! + this.totals[b]!;
+      this.prefix = prefix;
+    }
+    // Last block whose prefix <= r.
+    let lo = 0;
+    let hi = this.totals.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (prefix[mid]! <= r) lo = mid;
+      else hi = mid - 1;
+    }
+    let rest = r - prefix[lo]!;
+    const k = this.keys[lo]!;
+    const c = this.counts[lo]!;
+    for (let i = 0; i < k.length; i++) {
+      rest -= c[i]!;
+      if (rest < 0) return k[i]!;
+    }
+    throw new Error('OrderedMultiset: counts out of step (a bug)');
+  }
+}
+
+/** Something that answers "the r-th smallest value" (0-based) over `size` values. */
+export interface Ranked {
+  readonly size: number;
+  select(r: number): number;
+}
+
+/** Sorted values as a Ranked. */
+export function rankedArray(sorted: ArrayLike<number>): Ranked {
+  return { size: sorted.length, select: (r) => sorted[r]! };
+}
+
+/**
+ * The union of a Ranked and a small sorted array (e.g. a run's completed latencies and the
+ * requests still waiting), as a Ranked: select by binary search over how many of the r + 1
+ * smallest come from the array, O(log(extra) x select).
+ */
+export function rankedUnion(m: Ranked, extra: ArrayLike<number>): Ranked {
+  const p = extra.length;
+  if (p === 0) return m;
+  const size = m.size + p;
+  return {
+    size,
+    select(r: number): number {
+      if (!(r >= 0 && r < size)) throw new RangeError(`rank ${r} outside [0, ${size})`);
+      const want = r + 1;
+      let lo = Math.max(0, want - m.size);
+      let hi = Math.min(want, p);
+      for (;;) {
+        const i = (lo + hi) >>> 1; // taken from extra; want - i from m
+        const j = want - i;
+        if (i < hi && j > 0 && extra[i]! < m.select(j - 1)) lo = i + 1;
+        else if (i > lo && j < m.size && extra[i - 1]! > m.select(j)) hi = i - 1;
+        else {
+          const a = i > 0 ? extra[i - 1]! : -Infinity;
+          const b = j > 0 ? m.select(j - 1) : -Infinity;
+          return a > b ? a : b;
+        }
+      }
+    },
+  };
+}
+
+/** Percentile p of a Ranked by linear interpolation (percentileOfSorted's 'linear', same arithmetic). NaN when empty. */
+export function linearPercentile(v: Ranked, p: number): number {
+  checkP(p);
+  const n = v.size;
+  if (n === 0) return NaN;
+  const h = (n - 1) * (p / 100);
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  const a = v.select(lo);
+  const b = hi === lo ? a : v.select(hi);
+  return a + (h - lo) * (b - a);
+}
+
+/** vLLM bench serve's summary of one metric: mean, median, population std and p90/p95/p99 (numpy's linear percentiles). */
+export interface ServeStats {
+  count: number;
+  mean: number;
+  median: number;
+  std: number;
+  p90: number;
+  p95: number;
+  p99: number;
+}
+
+/**
+ * Population variance from n and the exact sums of x and x^2: (n Q - S^2) / n^2, with the
+ * numerator computed exactly (so it is never negative, and 0 for equal values).
+ */
+export function exactVariance(n: number, sum: ExactSum, sumSq: ExactSum): number {
+  if (n === 0) return NaN;
+  const num = new ExactSum();
+  for (const q of sumSq.parts) num.addProduct(n, q);
+  const s = sum.parts;
+  for (const a of s) for (const b of s) num.addProduct(-a, b);
+  return num.value() / n / n;
+}
+
+/** ServeStats from the exact sums and a Ranked of the same values: equal for equal multisets. */
+export function serveStatsOf(values: Ranked, sum: ExactSum, sumSq: ExactSum): ServeStats {
+  const n = values.size;
+  if (n === 0) return { count: 0, mean: NaN, median: NaN, std: NaN, p90: NaN, p95: NaN, p99: NaN };
+  return {
+    count: n,
+    mean: sum.value() / n,
+    median: linearPercentile(values, 50),
+    std: Math.sqrt(exactVariance(n, sum, sumSq)),
+    p90: linearPercentile(values, 90),
+    p95: linearPercentile(values, 95),
+    p99: linearPercentile(values, 99),
+  };
+}
+
+/** ServeStats of a list of values (sorts a copy). */
+export function serveStats(values: ArrayLike<number>): ServeStats {
+  const sum = new ExactSum();
+  const sq = new ExactSum();
+  for (let i = 0; i < values.length; i++) {
+    sum.add(values[i]!);
+    sq.addProduct(values[i]!, values[i]!);
+  }
+  return serveStatsOf(rankedArray(sortedCopy(values)), sum, sq);
+}
+
+/** A live multiset of values with its exact sums: add and remove in any order. */
+export class ExactDistribution {
+  readonly values = new OrderedMultiset();
+  readonly sum = new ExactSum();
+  readonly sumSq = new ExactSum();
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  add(x: number): void {
+    this.values.add(x);
+    this.sum.add(x);
+    this.sumSq.addProduct(x, x);
+  }
+
+  remove(x: number): void {
+    this.values.remove(x);
+    this.sum.add(-x);
+    this.sumSq.addProduct(-x, x);
+  }
+
+  /** ServeStats of the values held, plus `extra` (sorted ascending) when given. */
+  stats(extra?: ArrayLike<number>): ServeStats {
+    if (!extra || extra.length === 0) return serveStatsOf(this.values, this.sum, this.sumSq);
+    const sum = this.sum.copy();
+    const sq = this.sumSq.copy();
+    for (let i = 0; i < extra.length; i++) {
+      sum.add(extra[i]!);
+      sq.addProduct(extra[i]!, extra[i]!);
+    }
+    return serveStatsOf(rankedUnion(this.values, extra), sum, sq);
+  }
+
+  /** Linear percentile p of the values held (with `extra`, sorted, when given). */
+  percentile(p: number, extra?: ArrayLike<number>): number {
+    return linearPercentile(extra && extra.length ? rankedUnion(this.values, extra) : this.values, p);
+  }
+}
