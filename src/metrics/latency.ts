@@ -10,6 +10,16 @@
 //   finished requests with at least 2 output tokens (undefined for 1 output token).
 // - In a sliding window (end - seconds <= t < end), TTFT is placed at firstToken, E2E and TPOT
 //   at finish.
+// - A request still waiting (queued or running, not ended) at time `now` counts in the
+//   `...WithWaiting` figures with its TTFT if it has one and otherwise its age, now - arrival: a
+//   lower bound of the TTFT it will have. Once that exceeds the TTFT SLO it is a decided miss;
+//   before, it is undecided and left out of attainment.
+//
+// vLLM `bench serve` metrics (serveMetrics): its names and definitions, over completed requests
+// only (TTFT, TPOT = (E2EL - TTFT) / (output - 1) for output > 1, ITL = every gap between a
+// request's consecutive tokens pooled over requests, E2EL; mean, median, population std and
+// numpy's linear percentiles), with the waiting-inclusive TTFT and SLO attainment beside them
+// under the suffix `_with_waiting`.
 
 import type { RequestRecord } from './records.js';
 import {
@@ -17,6 +27,8 @@ import {
   type LogHistogramOptions,
   type PercentileMethod,
   type PercentileSummary,
+  type ServeStats,
+  serveStats,
   summarize,
 } from './percentiles.js';
 
@@ -57,6 +69,21 @@ export function endTime(r: RequestRecord): number | undefined {
   return undefined;
 }
 
+/** Not ended before t: arrived before t, and not finished, rejected or aborted before t. */
+export function pendingAt(r: RequestRecord, t: number): boolean {
+  if (!(r.arrival < t)) return false;
+  const end = endTime(r);
+  return end === undefined || !(end < t);
+}
+
+/**
+ * TTFT of a request pending at t as far as it is known at t: its TTFT when its first token came
+ * before t, else its age t - arrival (a lower bound of its TTFT).
+ */
+export function ttftAt(r: RequestRecord, t: number): number {
+  return r.firstToken !== undefined && r.firstToken < t ? r.firstToken - r.arrival : t - r.arrival;
+}
+
 /**
  * Request counts. Over a run: every record by status. Over a window [end - seconds, end):
  * arrived = arrival in the window; finished / rejected / aborted = ended in the window (see
@@ -90,6 +117,11 @@ export interface LatencySummaryOptions {
   estimator?: LatencyEstimator;
   /** Histogram options when estimator is 'histogram'. */
   histogram?: LogHistogramOptions;
+  /**
+   * When the records were taken, for ttftWithWaiting (default: the window's end; over a run, the
+   * latest time in the records).
+   */
+  now?: number;
 }
 
 export interface LatencySummary {
@@ -97,8 +129,20 @@ export interface LatencySummary {
   estimator: LatencyEstimator;
   counts: RequestCounts;
   ttft: PercentileSummary;
+  /**
+   * TTFT with the requests still waiting at `now` (queued or running) added at ttftAt(r, now):
+   * their TTFT if they have one, else their age as a lower bound.
+   */
+  ttftWithWaiting: PercentileSummary;
   tpot: PercentileSummary;
   e2e: PercentileSummary;
+}
+
+/** The latest arrival, first token or finish among the records (0 when none). */
+export function latestTime(requests: readonly RequestRecord[]): number {
+  let t = 0;
+  for (const r of requests) t = Math.max(t, r.arrival, r.firstToken ?? 0, r.finish ?? 0);
+  return t;
 }
 
 function inWindow(t: number | undefined, w: SummaryWindow): t is number {
@@ -139,12 +183,17 @@ export function countRequests(requests: readonly RequestRecord[], window: Summar
 export function summarizeLatency(requests: readonly RequestRecord[], options: LatencySummaryOptions = {}): LatencySummary {
   const window = options.window ?? 'run';
   const estimator = options.estimator ?? 'nearest-rank';
+  const now = options.now ?? (window === 'run' ? latestTime(requests) : window.end);
   const t: number[] = [];
+  const w: number[] = [];
   const p: number[] = [];
   const e: number[] = [];
   for (const r of requests) {
     const a = ttft(r);
-    if (a !== undefined && inWindow(r.firstToken, window)) t.push(a);
+    const inside = a !== undefined && inWindow(r.firstToken, window);
+    if (inside) t.push(a);
+    if ((r.status === 'running' || r.status === 'queued') && r.arrival < now) w.push(ttftAt(r, now));
+    else if (inside) w.push(a);
     if (inWindow(r.finish, window)) {
       const b = tpot(r);
       if (b !== undefined) p.push(b);
@@ -157,6 +206,7 @@ export function summarizeLatency(requests: readonly RequestRecord[], options: La
     estimator,
     counts: countRequests(requests, window),
     ttft: summarizeWith(t, estimator, options.histogram),
+    ttftWithWaiting: summarizeWith(w, estimator, options.histogram),
     tpot: summarizeWith(p, estimator, options.histogram),
     e2e: summarizeWith(e, estimator, options.histogram),
   };
@@ -212,10 +262,17 @@ export interface GoodputReport {
   finished: number;
   /** Of those, finished and met every SLO. */
   met: number;
-  /** Still running or queued (undecided; not in the attainment denominator). */
+  /** Still running or queued (not in the attainment denominator until decided). */
   pending: number;
+  /**
+   * Of the pending, those already past the TTFT SLO at t1 (ttftAt(r, t1) > slo.ttft): decided
+   * misses (0 without a TTFT target).
+   */
+  missedPending: number;
   /** met / ended (rejected and aborted requests count as misses); NaN when none ended. */
   attainment: number;
+  /** met / (ended + missedPending): the requests still waiting past the TTFT SLO count as misses. */
+  attainmentWithWaiting: number;
   /** met / (t1 - t0): requests per second that met every SLO. */
   goodput: number;
   /** finished / (t1 - t0). */
@@ -245,9 +302,13 @@ function goodputOver(requests: readonly RequestRecord[], slo: Slo, s: Span, clip
   let finished = 0;
   let met = 0;
   let pending = 0;
+  let missedPending = 0;
   for (const r of requests) {
     if (r.status === 'running' || r.status === 'queued') {
-      if (!clip || r.arrival < s.t1) pending++;
+      if (!clip || r.arrival < s.t1) {
+        pending++;
+        if (slo.ttft !== undefined && ttftAt(r, s.t1) > slo.ttft) missedPending++;
+      }
       continue;
     }
     const t = endTime(r);
@@ -264,7 +325,9 @@ function goodputOver(requests: readonly RequestRecord[], slo: Slo, s: Span, clip
     finished,
     met,
     pending,
+    missedPending,
     attainment: ended ? met / ended : NaN,
+    attainmentWithWaiting: ended + missedPending ? met / (ended + missedPending) : NaN,
     goodput: dur > 0 ? met / dur : NaN,
     throughput: dur > 0 ? finished / dur : NaN,
   };
@@ -299,4 +362,173 @@ export function goodputByTenant(requests: readonly RequestRecord[], slo: Slo, sp
   const out = new Map<number, GoodputReport>();
   for (const [tenant, rs] of groupByTenant(requests)) out.set(tenant, goodputOver(rs, slo, s, span !== undefined));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// vLLM bench serve metrics
+
+/** The four latencies vLLM's bench serve summarizes. */
+export const SERVE_LATENCIES = ['ttft', 'tpot', 'itl', 'e2el'] as const;
+export type ServeLatency = (typeof SERVE_LATENCIES)[number];
+type Stat = 'mean' | 'median' | 'std' | 'p90' | 'p95' | 'p99';
+const STATS: readonly Stat[] = ['mean', 'median', 'std', 'p90', 'p95', 'p99'];
+
+/**
+ * A span's figures under vLLM `bench serve`'s result names (ms, requests/s, tokens/s), NaN where
+ * there is nothing to measure (vLLM writes 0 there; the lab's JSON writes null). The vLLM-named
+ * fields cover completed requests only, as vLLM's do; `_with_waiting` fields also count the
+ * requests still waiting at the span's end (see the file header); the counts beside them say how
+ * many there were.
+ */
+export type ServeMetrics = {
+  /** The span, s (vLLM's benchmark duration). */
+  duration: number;
+  completed: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  request_throughput: number;
+  /** Completed requests meeting every SLO, per second (NaN without an SLO target). */
+  request_goodput: number;
+  output_throughput: number;
+  total_token_throughput: number;
+} & { [K in `${Stat}_${ServeLatency}_ms`]: number } & { [K in `${Stat}_ttft_ms_with_waiting`]: number } & {
+  /** slo_met / slo_ended: requests that ended in the span (rejected and aborted are misses). */
+  slo_attainment: number;
+  /** slo_met / (slo_ended + slo_missed_pending). */
+  slo_attainment_with_waiting: number;
+  /** Completed requests meeting every SLO. */
+  slo_met: number;
+  /** Requests that ended in the span: completed, rejected, aborted. */
+  slo_ended: number;
+  /** Requests still waiting at the span's end whose TTFT (or age, without a first token) already exceeds the TTFT SLO. */
+  slo_missed_pending: number;
+  /** Requests not ended at the span's end (queued or running). */
+  pending: number;
+  /** Of those, without a first token yet. */
+  pending_without_first_token: number;
+  /** Requests rejected / aborted in the span. */
+  rejected: number;
+  aborted: number;
+  /** Age of the oldest pending request at the span's end, ms (0 when none). */
+  max_pending_age_ms: number;
+};
+
+/** What ServeMetrics are computed from (times in s), from records (serveParts) or kept incrementally. */
+export interface ServeParts {
+  duration: number;
+  completed: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Whether the SLO sets any target (else goodput and attainment are NaN). */
+  hasSlo: boolean;
+  met: number;
+  ended: number;
+  missedPending: number;
+  pending: number;
+  pendingWithoutFirstToken: number;
+  rejected: number;
+  aborted: number;
+  /** s */
+  maxPendingAge: number;
+  /** Seconds; ttftWithWaiting adds the pending requests at ttftAt. */
+  stats: Record<ServeLatency | 'ttftWithWaiting', ServeStats>;
+}
+
+export function serveMetrics(p: ServeParts): ServeMetrics {
+  const d = p.duration;
+  const rate = (x: number) => (d > 0 ? x / d : NaN);
+  const m: Record<string, number> = {
+    duration: d,
+    completed: p.completed,
+    total_input_tokens: p.inputTokens,
+    total_output_tokens: p.outputTokens,
+    request_throughput: rate(p.completed),
+    request_goodput: p.hasSlo ? rate(p.met) : NaN,
+    output_throughput: rate(p.outputTokens),
+    total_token_throughput: rate(p.inputTokens + p.outputTokens),
+  };
+  for (const l of SERVE_LATENCIES) for (const s of STATS) m[`${s}_${l}_ms`] = p.stats[l][s] * 1000;
+  for (const s of STATS) m[`${s}_ttft_ms_with_waiting`] = p.stats.ttftWithWaiting[s] * 1000;
+  const withWaiting = p.ended + p.missedPending;
+  Object.assign(m, {
+    slo_attainment: p.hasSlo && p.ended > 0 ? p.met / p.ended : NaN,
+    slo_attainment_with_waiting: p.hasSlo && withWaiting > 0 ? p.met / withWaiting : NaN,
+    slo_met: p.met,
+    slo_ended: p.ended,
+    slo_missed_pending: p.missedPending,
+    pending: p.pending,
+    pending_without_first_token: p.pendingWithoutFirstToken,
+    rejected: p.rejected,
+    aborted: p.aborted,
+    max_pending_age_ms: p.maxPendingAge * 1000,
+  });
+  return m as ServeMetrics;
+}
+
+/** Whether a pending request is already a decided miss at t: its TTFT as known at t exceeds the TTFT SLO. */
+export function missedAt(r: RequestRecord, t: number, slo: Slo): boolean {
+  return slo.ttft !== undefined && ttftAt(r, t) > slo.ttft;
+}
+
+/**
+ * ServeParts over [t0, t1) from records: completed = finished in the span; ended = finished,
+ * rejected or aborted in the span (endTime); pending = pendingAt(r, t1). `gapsOf` gives a
+ * request's gaps between consecutive tokens (its ITL list), undefined when unknown.
+ */
+export function serveParts(
+  requests: Iterable<RequestRecord>,
+  gapsOf: (id: number) => ArrayLike<number> | undefined,
+  span: Span,
+  slo: Slo,
+): ServeParts {
+  const { t0, t1 } = span;
+  const v: Record<ServeLatency | 'ttftWithWaiting', number[]> = { ttft: [], tpot: [], itl: [], e2el: [], ttftWithWaiting: [] };
+  const p: ServeParts = {
+    duration: t1 - t0,
+    completed: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    hasSlo: hasSloTarget(slo),
+    met: 0,
+    ended: 0,
+    missedPending: 0,
+    pending: 0,
+    pendingWithoutFirstToken: 0,
+    rejected: 0,
+    aborted: 0,
+    maxPendingAge: 0,
+    stats: {} as ServeParts['stats'],
+  };
+  for (const r of requests) {
+    if (pendingAt(r, t1)) {
+      p.pending++;
+      if (!(r.firstToken !== undefined && r.firstToken < t1)) p.pendingWithoutFirstToken++;
+      p.maxPendingAge = Math.max(p.maxPendingAge, t1 - r.arrival);
+      v.ttftWithWaiting.push(ttftAt(r, t1));
+      if (missedAt(r, t1, slo)) p.missedPending++;
+      continue;
+    }
+    const end = endTime(r);
+    if (end === undefined || !(end >= t0 && end < t1)) continue;
+    p.ended++;
+    if (r.status === 'rejected') p.rejected++;
+    if (r.status === 'aborted') p.aborted++;
+    if (r.status !== 'finished') continue;
+    p.completed++;
+    p.inputTokens += r.promptTokens;
+    p.outputTokens += r.outputTokens;
+    if (meetsSlo(r, slo)) p.met++;
+    const a = ttft(r);
+    if (a !== undefined) {
+      v.ttft.push(a);
+      v.ttftWithWaiting.push(a);
+    }
+    const b = tpot(r);
+    if (b !== undefined) v.tpot.push(b);
+    v.e2el.push(r.finish! - r.arrival);
+    const g = gapsOf(r.id);
+    if (g) for (let i = 0; i < g.length; i++) v.itl.push(g[i]!);
+  }
+  for (const k of [...SERVE_LATENCIES, 'ttftWithWaiting'] as const) p.stats[k] = serveStats(v[k]);
+  return p;
 }

@@ -6,11 +6,15 @@ import {
   goodput,
   goodputByTenant,
   meetsSlo,
+  pendingAt,
   requestLatency,
+  serveMetrics,
+  serveParts,
   summarizeLatency,
   summarizeLatencyByTenant,
   tpot,
   ttft,
+  ttftAt,
 } from '../../src/metrics/latency.js';
 
 function req(p: Partial<RequestRecord> & Pick<RequestRecord, 'id' | 'arrival' | 'status'>): RequestRecord {
@@ -161,5 +165,112 @@ describe('goodput and SLO attainment', () => {
     expect(m.get(0)).toMatchObject({ ended: 3, met: 2, span: { t0: 0, t1: 4 } });
     expect(m.get(0)!.goodput).toBeCloseTo(0.5, 12);
     expect(m.get(1)).toMatchObject({ ended: 2, met: 0, attainment: 0, goodput: 0 });
+  });
+});
+
+describe('requests still waiting count (finding 2)', () => {
+  // 50 requests served with 0.5 s TTFT, and 50 still queued after 40-90 s, at now = 100.
+  const served = Array.from({ length: 50 }, (_, i) =>
+    req({ id: i, arrival: i * 0.1, firstToken: i * 0.1 + 0.5, finish: i * 0.1 + 1, outputTokens: 4, status: 'finished' }),
+  );
+  const queued = Array.from({ length: 50 }, (_, i) => req({ id: 50 + i, arrival: 100 - 40 - i * (50 / 49), status: 'queued' }));
+  const all = [...served, ...queued];
+
+  it('completed-only TTFT and attainment hide them; the waiting-inclusive ones do not', () => {
+    const s = summarizeLatency(all, { now: 100 });
+    expect(s.ttft.p99).toBeCloseTo(0.5, 12); // vLLM's definition: completed requests only
+    expect(s.ttftWithWaiting.p99).toBeCloseTo(90 - 50 / 49, 9); // nearest rank 99 of 100: the second-oldest age
+    expect(s.ttftWithWaiting.count).toBe(100);
+    const g = goodput(all, { ttft: 2 }, { t0: 0, t1: 100 });
+    expect(g.attainment).toBe(1);
+    expect(g.missedPending).toBe(50);
+    expect(g.attainmentWithWaiting).toBe(0.5);
+  });
+
+  it('a waiting request is undecided until its age passes the TTFT SLO, then a miss', () => {
+    const young = req({ id: 1, arrival: 9, status: 'queued' });
+    const g = (t1: number) => goodput([r1, young], { ttft: 1.5 }, { t0: 0, t1 });
+    // age 1 at t = 10: undecided; age 1.5 exactly: still within the SLO; age 2: a miss
+    expect([g(10).missedPending, g(10).attainmentWithWaiting]).toEqual([0, 1]);
+    expect(g(10.5).missedPending).toBe(0);
+    expect([g(11).missedPending, g(11).attainmentWithWaiting]).toEqual([1, 0.5]);
+    expect(ttftAt(young, 11)).toBe(2);
+    expect(ttftAt(r3, 10)).toBe(1); // its first token came: its TTFT, not its age
+    expect(ttftAt(r3, 2.5)).toBe(0.5); // before it: its age
+  });
+
+  it('pending at t: arrived before t and not ended before t', () => {
+    expect(pendingAt(r1, 0)).toBe(false);
+    expect(pendingAt(r1, 2)).toBe(true);
+    expect(pendingAt(r1, 2.5)).toBe(true);
+    expect(pendingAt(r1, 2.6)).toBe(false);
+    expect(pendingAt(r4, 10)).toBe(false); // rejected at arrival
+    expect(pendingAt(r6, 10)).toBe(true);
+  });
+});
+
+describe('vLLM bench serve metrics', () => {
+  // Three completed requests with their token gaps, one rejected, one queued, one running; now = 10.
+  const a = req({ id: 1, arrival: 0, firstToken: 0.5, finish: 1.5, promptTokens: 10, outputTokens: 5, status: 'finished' });
+  const b = req({ id: 2, arrival: 1, firstToken: 1.2, finish: 3.2, promptTokens: 20, outputTokens: 3, status: 'finished' });
+  const c = req({ id: 3, arrival: 2, firstToken: 4, finish: 4, promptTokens: 30, outputTokens: 1, status: 'finished' });
+  const d = req({ id: 4, arrival: 3, promptTokens: 100, status: 'rejected', rejectReason: 'context' });
+  const e = req({ id: 5, arrival: 4, status: 'queued' });
+  const f = req({ id: 6, arrival: 5, firstToken: 5.5, outputTokens: 2, status: 'running', preemptions: 1 });
+  const gaps = new Map([
+    [1, [0.2, 0.3, 0.25, 0.25]],
+    [2, [0.5, 1.5]],
+    [6, [0.1]],
+  ]);
+  const slo = { ttft: 1, tpot: 0.5 };
+  const m = serveMetrics(serveParts([a, b, c, d, e, f], (id) => gaps.get(id), { t0: 0, t1: 10 }, slo));
+
+  it('throughputs over the span, completed requests only', () => {
+    expect(m.duration).toBe(10);
+    expect(m.completed).toBe(3);
+    expect(m.total_input_tokens).toBe(60);
+    expect(m.total_output_tokens).toBe(9);
+    expect(m.request_throughput).toBeCloseTo(0.3, 12);
+    expect(m.output_throughput).toBeCloseTo(0.9, 12);
+    expect(m.total_token_throughput).toBeCloseTo(6.9, 12);
+    // Only request 1 meets both SLOs (2's TPOT is 1 s, 3's TTFT 2 s).
+    expect(m.request_goodput).toBeCloseTo(0.1, 12);
+  });
+
+  it('mean, median, std and p90/p95/p99 as numpy computes them (ms)', () => {
+    // Reference values from numpy 2.4: np.mean, np.median, np.std, np.percentile (linear).
+    const numpy = {
+      ttft: [900.0, 500.0, 787.4007874011811, 1700.0, 1849.9999999999998, 1970.0],
+      tpot: [625.0, 625.0, 375.0, 925.0, 962.5, 992.5],
+      itl: [500.0, 275.0, 457.34742446707475, 1000.0, 1250.0, 1450.0000000000002],
+      e2el: [1900.0, 2000.0, 294.3920288775949, 2160.0, 2180.0, 2196.0],
+    };
+    for (const [k, v] of Object.entries(numpy)) {
+      const got = (['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const).map((s) => (m as Record<string, number>)[`${s}_${k}_ms`]!);
+      got.forEach((x, i) => expect(x, `${k} ${i}`).toBeCloseTo(v[i]!, 9));
+    }
+  });
+
+  it('waiting-inclusive TTFT and attainment, with the counts beside them', () => {
+    // TTFTs 0.5, 0.2, 2 plus the queued request's age 6 and the running one's TTFT 0.5.
+    const numpy = [1840.0, 500.0, 2173.108372815309, 4400.0, 5199.999999999999, 5840.0];
+    const got = [m.mean_ttft_ms_with_waiting, m.median_ttft_ms_with_waiting, m.std_ttft_ms_with_waiting, m.p90_ttft_ms_with_waiting, m.p95_ttft_ms_with_waiting, m.p99_ttft_ms_with_waiting];
+    got.forEach((x, i) => expect(x).toBeCloseTo(numpy[i]!, 9));
+    expect([m.slo_met, m.slo_ended, m.slo_missed_pending]).toEqual([1, 4, 1]);
+    expect(m.slo_attainment).toBe(0.25);
+    expect(m.slo_attainment_with_waiting).toBe(0.2);
+    expect([m.pending, m.pending_without_first_token, m.rejected, m.aborted]).toEqual([2, 1, 1, 0]);
+    expect(m.max_pending_age_ms).toBe(6000);
+  });
+
+  it('NaN where there is nothing to measure; no goodput or attainment without an SLO', () => {
+    const empty = serveMetrics(serveParts([], () => undefined, { t0: 0, t1: 5 }, {}));
+    expect(empty.p99_ttft_ms).toBeNaN();
+    expect(empty.request_throughput).toBe(0);
+    expect(empty.max_pending_age_ms).toBe(0);
+    const noSlo = serveMetrics(serveParts([a], () => undefined, { t0: 0, t1: 5 }, {}));
+    expect(noSlo.request_goodput).toBeNaN();
+    expect(noSlo.slo_attainment).toBeNaN();
+    expect(noSlo.mean_itl_ms).toBeNaN(); // no gaps known
   });
 });
