@@ -1,7 +1,8 @@
 // What the lab's workers say to each other and to the page:
 // - tenant worker -> engine worker (over a MessageChannel port): one message per request;
-// - engine worker -> page (a comlink callback, every ~250 ms): a MetricsBatch of new step records
-//   and changed request records as typed-array columns whose buffers are transferred, not copied.
+// - engine worker -> page (a comlink callback, every ~250 ms): a MetricsBatch of new step records,
+//   changed request records and the gaps between each request's tokens, as typed-array columns
+//   whose buffers are transferred, not copied.
 // Pure code: the page, both workers and the Node bench import it.
 import type { RequestRecord, RequestStatus, StepRecord } from '../metrics/records.js';
 
@@ -147,11 +148,33 @@ export function decodeRequests(c: RequestColumns): RequestRecord[] {
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token gaps as columns
+
+/**
+ * One entry per output token after a request's first: the request, the token's time (the end of
+ * the step that sampled it, on the run clock) and the gap since the request's previous token, s.
+ * A request's gaps in order are vLLM's `itl` list for it; they sum to finish - firstToken.
+ */
+export interface GapColumns {
+  id: Float64Array;
+  t: Float64Array;
+  gap: Float64Array;
+}
+
+export function encodeGaps(id: ArrayLike<number>, t: ArrayLike<number>, gap: ArrayLike<number>): GapColumns {
+  if (id.length !== t.length || id.length !== gap.length) {
+    throw new RangeError(`gap columns differ in length: id ${id.length}, t ${t.length}, gap ${gap.length}`);
+  }
+  return { id: Float64Array.from(id), t: Float64Array.from(t), gap: Float64Array.from(gap) };
+}
+
 /** The buffers of a batch's columns, for a postMessage / Comlink.transfer list. */
 export function batchBuffers(b: MetricsBatch): ArrayBuffer[] {
   const bufs: ArrayBuffer[] = [];
   for (const v of Object.values(b.steps)) if (ArrayBuffer.isView(v)) bufs.push(v.buffer as ArrayBuffer);
   for (const v of Object.values(b.requests)) if (ArrayBuffer.isView(v)) bufs.push(v.buffer as ArrayBuffer);
+  for (const v of Object.values(b.gaps)) bufs.push(v.buffer as ArrayBuffer);
   return bufs;
 }
 
@@ -162,11 +185,20 @@ export function batchBuffers(b: MetricsBatch): ArrayBuffer[] {
 export interface MetricsBatch {
   /** Which run (startLab's answer); batches of an older run are ignored. */
   run: number;
-  /** Run clock, s (pauses excluded). */
+  /**
+   * Run clock, s (pauses excluded), capped at the run's duration: the batch carries every event
+   * before it. The last batch may also carry the step that was in flight at the end (it ends
+   * after `now`); figures over [0, now) count such a step in proportion.
+   */
   now: number;
   steps: StepColumns;
-  /** Requests whose record changed since the last batch (arrived, first token, settled). */
+  /**
+   * Requests whose record changed since the last batch (arrived, first token, settled); the last
+   * batch (done) also carries every request still queued or running, with its current record.
+   */
   requests: RequestColumns;
+  /** Gaps between consecutive tokens of each request, for the tokens sampled since the last batch. */
+  gaps: GapColumns;
   queueDepth: number;
   running: number;
   /** Tenant messages that were not valid requests (with the last reason). */

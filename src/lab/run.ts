@@ -3,13 +3,19 @@
 // at a time; the Node bench (bench/batching.ts) drives the same class without workers.
 //
 // Life: start() -> [pause() / resume()]* -> ends at durationS of run time (or stop()). At the end
-// the last batch is flushed first (requests still queued or running are reported as such), then
-// they are aborted so the backend's sequences are free for the next run.
+// the last batch is flushed first, with every request still queued or running in it as such
+// (its current record: the store reports it as pending with its age), then they are aborted so
+// the backend's sequences are free for the next run; those aborts are not reported.
+//
+// Token gaps: every token the engine samples is timed at the end of its step (the run clock's
+// time of the step's record, which is also the request's firstToken / finish time), and each
+// token after a request's first goes out as (request, time, gap since its previous token):
+// vLLM's ITL list, recompute stalls included.
 import { Engine, type Clock } from '../engine/engine.js';
 import type { PreemptionMode, SchedulingPolicy } from '../engine/scheduler.js';
 import type { Backend } from '../model/backend.js';
 import type { RequestRecord, StepRecord } from '../metrics/records.js';
-import { encodeRequests, encodeSteps, type MetricsBatch, type TenantRequestMessage } from './protocol.js';
+import { encodeGaps, encodeRequests, encodeSteps, type MetricsBatch, type TenantRequestMessage } from './protocol.js';
 
 /** Engine settings of a lab run. */
 export interface LabEngineConfig {
@@ -79,6 +85,13 @@ export class LabRun {
   private steps: StepRecord[] = [];
   private changed = new Map<number, Readonly<RequestRecord>>();
   private live = new Set<number>();
+  /** Tokens sampled by the step in progress (request id, output index), timed at its end. */
+  private stepTokens: [number, number][] = [];
+  /** Time of each live request's latest token. */
+  private lastToken = new Map<number, number>();
+  /** Requests settled since the last step (their lastToken entry goes once the step's tokens are timed). */
+  private settled: number[] = [];
+  private gaps: { id: number[]; t: number[]; gap: number[] } = { id: [], t: [], gap: [] };
   private loop?: Promise<void>;
   private timer?: ReturnType<typeof setInterval>;
   private ended = false;
@@ -118,23 +131,45 @@ export class LabRun {
       timing: backend.lastStepMeasure?.timing ?? 'wall',
     };
     this.finished = new Promise((r) => (this.resolveFinished = r));
+    // The scheduler settings a run uses (capacity.ts labScheduler derives the same ones).
+    const scheduler = { maxBatch: config.maxBatch, tokenBudget, maxPrefillChunk, policy: config.policy, preemption: config.preemption, kv };
     this.engine = new Engine(backend, {
-      scheduler: { maxBatch: config.maxBatch, tokenBudget, maxPrefillChunk, policy: config.policy, preemption: config.preemption, kv },
+      scheduler,
       clock: this.clock,
       // The traffic sets output lengths: an early EOS would change the offered work.
       stopAtEos: false,
-      onStep: (s) => this.steps.push(s),
+      onStep: (s) => this.onStep(s),
       onRequest: (r) => {
         this.changed.set(r.id, r);
         this.live.delete(r.id);
+        this.settled.push(r.id);
       },
       onToken: (id, _token, index) => {
+        this.stepTokens.push([id, index]);
         if (index === 0) {
           const r = this.engine.scheduler.get(id)?.record;
           if (r) this.changed.set(id, r);
         }
       },
     });
+  }
+
+  /** A step ended: its record, and its tokens timed at its end. */
+  private onStep(s: StepRecord): void {
+    this.steps.push(s);
+    const t = s.end;
+    for (const [id, index] of this.stepTokens) {
+      const last = this.lastToken.get(id);
+      if (index > 0 && last !== undefined) {
+        this.gaps.id.push(id);
+        this.gaps.t.push(t);
+        this.gaps.gap.push(t - last);
+      }
+      this.lastToken.set(id, t);
+    }
+    this.stepTokens = [];
+    for (const id of this.settled) this.lastToken.delete(id);
+    this.settled = [];
   }
 
   get paused(): boolean {
@@ -196,9 +231,10 @@ export class LabRun {
     await this.loop;
     this.clock.pause();
     this.flush(true);
-    // Free the backend's sequences; these records are not reported (the run is over).
+    // Free the backend's sequences; these aborts are not reported (the last batch has them as they were).
     for (const id of [...this.live]) this.engine.abort(id);
     this.live.clear();
+    this.lastToken.clear();
     this.resolveFinished();
   }
 
@@ -226,14 +262,24 @@ export class LabRun {
   private flush(done: boolean): void {
     const steps = this.steps;
     this.steps = [];
+    const s = this.engine.scheduler;
+    // At the end, every request still queued or running goes out with its current record.
+    if (done) {
+      for (const id of this.live) {
+        const r = s.get(id)?.record;
+        if (r) this.changed.set(id, r);
+      }
+    }
     const reqs = [...this.changed.values()];
     this.changed.clear();
-    const s = this.engine.scheduler;
+    const g = this.gaps;
+    this.gaps = { id: [], t: [], gap: [] };
     const batch: MetricsBatch = {
       run: this.info.run,
       now: Math.min(this.clock.now(), this.config.durationS),
       steps: encodeSteps(steps),
       requests: encodeRequests(reqs),
+      gaps: encodeGaps(g.id, g.t, g.gap),
       queueDepth: s.queueDepth,
       running: s.runningCount,
       badMessages: this.badMessages,
