@@ -32,6 +32,11 @@ export interface SimulatedRunOptions {
   flushS?: number;
   /** Busy time of a step as a fraction of its duration (default 0.9). */
   busyFraction?: number;
+  /**
+   * A coarse clock (s): arrivals are read off it (rounded up to its ticks), as a browser's
+   * performance.now() is coarsened; with stepS a multiple of it, events land exactly on flush times.
+   */
+  clockS?: number;
   seed?: number;
 }
 
@@ -68,6 +73,7 @@ export function* simulatedBatches(o: SimulatedRunOptions): Generator<MetricsBatc
   });
   const uniform = ([a, b]: [number, number]) => a + Math.floor(rng.next() * (b - a + 1));
   const nextGap = () => -Math.log(1 - rng.next()) / o.arrivalRate;
+  const clock = (t: number) => (o.clockS ? Math.ceil(t / o.clockS) * o.clockS : t);
   let steps: StepRecord[] = [];
   let gaps: { id: number[]; t: number[]; gap: number[] } = { id: [], t: [], gap: [] };
   const lastToken = new Map<number, number>();
@@ -94,9 +100,9 @@ export function* simulatedBatches(o: SimulatedRunOptions): Generator<MetricsBatc
     return b;
   };
   const arriveUntil = (until: number) => {
-    while (nextArrival <= until && nextArrival < o.seconds) {
+    while (clock(nextArrival) <= until && nextArrival < o.seconds) {
       const id = nextId++;
-      const r = sched.submit({ id, tenant: id % (o.tenants ?? 4), arrival: nextArrival, promptTokens: uniform(o.prompt), maxOutputTokens: uniform(o.output) });
+      const r = sched.submit({ id, tenant: id % (o.tenants ?? 4), arrival: clock(nextArrival), promptTokens: uniform(o.prompt), maxOutputTokens: uniform(o.output) });
       changed.set(id, r.record);
       if (r.accepted) live.add(id);
       nextArrival += nextGap();
@@ -112,7 +118,7 @@ export function* simulatedBatches(o: SimulatedRunOptions): Generator<MetricsBatc
     const plan = sched.nextStep(t);
     if (!plan) {
       // Idle until the next arrival (or flush, or the end).
-      t = Math.min(nextArrival, nextFlush, o.seconds);
+      t = Math.min(clock(nextArrival), nextFlush, o.seconds);
       continue;
     }
     const sampled: { id: number; first: boolean }[] = [];

@@ -20,7 +20,9 @@ export const fakeWork: RequestWorkModel = {
 
 const runArb = fc.record({
   seconds: fc.double({ min: 1, max: 30, noNaN: true }),
-  stepS: fc.constantFrom(1 / 200, 1 / 64, 0.013, 0.05),
+  stepS: fc.constantFrom(1 / 200, 1 / 64, 1 / 32, 0.013, 0.05),
+  /** A coarse clock: with stepS 1/64 or 1/32, steps end exactly at flush times. */
+  clockS: fc.option(fc.constant(1 / 64), { nil: undefined }),
   arrivalRate: fc.double({ min: 0.5, max: 40, noNaN: true }),
   prompt: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 40 })).map(([a, d]) => [a, a + d] as [number, number]),
   output: fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 40 })).map(([a, d]) => [a, a + d] as [number, number]),
@@ -37,14 +39,27 @@ const runArb = fc.record({
   price: fc.double({ min: 0.1, max: 10, noNaN: true }),
   /** Check after every k-th batch. */
   every: fc.integer({ min: 1, max: 7 }),
+  /** Merge batch i into the next when merge[i % length] (a flush that came late). */
+  merge: fc.array(fc.boolean(), { minLength: 1, maxLength: 9 }),
 });
 
 type RunArb = typeof runArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Batches b1 and b2 as one batch at b2's time (b2's record of a request replaces b1's). */
+function mergeTwo(b1: MetricsBatch, b2: MetricsBatch): MetricsBatch {
+  const cat = <T extends Record<string, unknown>>(x: T, y: T): T =>
+    Object.fromEntries(Object.keys(x).map((k) => [k, ArrayBuffer.isView(x[k]) ? Float64Array.from([...(x[k] as Float64Array), ...(y[k] as Float64Array)]) : x[k]])) as T;
+  const steps = cat(b1.steps as unknown as Record<string, unknown>, b2.steps as unknown as Record<string, unknown>) as unknown as MetricsBatch['steps'];
+  steps.timing = Uint8Array.from([...b1.steps.timing, ...b2.steps.timing]);
+  const reqs = new Map([...decodeRequests(b1.requests), ...decodeRequests(b2.requests)].map((r) => [r.id, r]));
+  return { ...b2, steps, requests: encodeRequests([...reqs.values()]), gaps: cat(b1.gaps as unknown as Record<string, unknown>, b2.gaps as unknown as Record<string, unknown>) as unknown as MetricsBatch['gaps'] };
+}
 
 function batchesOf(a: RunArb): MetricsBatch[] {
   const o: SimulatedRunOptions = {
     seconds: a.seconds,
     stepS: a.stepS,
+    clockS: a.clockS,
     arrivalRate: a.arrivalRate,
     prompt: a.prompt,
     output: a.output,
@@ -56,7 +71,16 @@ function batchesOf(a: RunArb): MetricsBatch[] {
     flushS: a.flushS,
     seed: a.seed,
   };
-  return [...simulatedBatches(o)];
+  const out: MetricsBatch[] = [];
+  let held: MetricsBatch | undefined;
+  let i = 0;
+  for (const b of simulatedBatches(o)) {
+    const m = held ? mergeTwo(held, b) : b;
+    held = undefined;
+    if (!m.done && a.merge[i++ % a.merge.length]) held = m;
+    else out.push(m);
+  }
+  return out;
 }
 
 function storeOptions(a: RunArb): RunStoreOptions {
