@@ -3,12 +3,14 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
 import { runGenerate, GENERATE_USAGE } from './generate.js';
+import { runLabRun, RUN_USAGE } from './lab-run.js';
 import { runSim, SIM_USAGE } from './sim.js';
 
 const USAGE = `Usage: npm run lab -- <command> [options]
 
 Commands:
 ${GENERATE_USAGE}
+${RUN_USAGE}
 ${SIM_USAGE}
 `;
 
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'generate':
       return runGenerate(rest);
+    case 'run':
+      return runLabRun(rest);
     case 'sim':
       return runSim(rest);
     default:
