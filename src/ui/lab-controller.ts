@@ -1,6 +1,8 @@
 // The lab's ReactiveController: it owns the conversation with the engine worker (load, calibrate,
-// runs) and the tenant workers, keeps the current run's records, and recomputes the figures and
-// chart columns as metrics batches arrive. The view only renders what this holds.
+// runs) and the tenant workers, and holds the current run's RunStore, which keeps the figures and
+// chart columns up to date as metrics batches arrive (src/lab/metrics.ts). Everything between
+// settings and figures (capacity, SLOs, traffic plan, export) is the headless core's
+// (src/lab/session.ts), shared with `npm run lab -- run`. The view only renders what this holds.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { Comlink, engine } from './engine-client.js';
 import type {
@@ -12,24 +14,18 @@ import type {
   MetricsBatch,
 } from '../workers/engine-api.js';
 import type { TenantWorkerApi } from '../workers/tenant-worker.js';
-import { capacityAt } from '../lab/calibrate.js';
 import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
 import { LIMITS, type LabState } from '../lab/state.js';
-import { generatedPlan, sloSeconds, tracePlan, type LoadBasis, type TrafficPlan } from '../lab/traffic.js';
-import { RunStore, WINDOW_S, figures, labSeries, type FigureOptions, type Figures, type LabSeries } from '../lab/metrics.js';
+import { RunStore, type Figures, type LabSeries } from '../lab/metrics.js';
+import { calibrationBatch, calibrationCovers, figureOptionsFor, prepareRun, sloFor, type Comparison, type PreparedRun } from '../lab/session.js';
+import { labCapacity } from '../lab/capacity.js';
+import { tenantDemand, type TenantDemand } from '../lab/demand.js';
 import { labModelSource } from './lab-model.js';
 
 export type LabPhase = 'loading' | 'calibrating' | 'ready' | 'running' | 'paused' | 'done' | 'error';
+export type { Comparison };
 
-export interface Comparison {
-  step: 'alone' | 'pooled' | 'done';
-  tenants: number;
-  duration: number;
-  load: number;
-  alone?: Figures;
-  pooled?: Figures;
-}
 
 interface TenantHandle {
   worker: Worker;
@@ -67,14 +63,16 @@ export class LabController implements ReactiveController {
   loadProgress?: LoadProgress;
   calProgress?: CalibrationProgress;
   calibration?: Calibration;
-  basis?: LoadBasis & { interpolated: boolean; stepMs: number; prefillMsPerToken: number };
   error = '';
   runInfo?: LabRunInfo;
   store?: RunStore;
   window?: Figures;
   whole?: Figures;
   series?: LabSeries;
-  plan?: TrafficPlan;
+  /** The current run's capacity, SLOs and traffic plan (session.ts prepareRun). */
+  prepared?: PreparedRun;
+  /** Each tenant's offered demand over the current run, in the chart's buckets (demand.ts). */
+  demand?: TenantDemand;
   /** State the current run was started with. */
   runState?: LabState;
   trace?: Trace;
@@ -85,7 +83,7 @@ export class LabController implements ReactiveController {
 
   private readonly engine = engine();
   private readonly tenants = new TenantPool();
-  private lastCompute = 0;
+  private lastRead = 0;
   private computeTimer?: ReturnType<typeof setTimeout>;
   private loadedKey = '';
 
@@ -128,11 +126,11 @@ export class LabController implements ReactiveController {
         this.loadedKey = key;
         this.loadProgress = undefined;
       }
-      if (!this.calibration || !this.calibration.points.some((p) => p.batch === state.batch)) {
+      if (!calibrationCovers(this.calibration, state, this.info.backend)) {
         this.phase = 'calibrating';
         this.update();
         this.calibration = await this.engine.api.calibrate(
-          state.batch,
+          calibrationBatch(state),
           Comlink.proxy((p: CalibrationProgress) => {
             this.calProgress = p;
             this.update();
@@ -140,7 +138,6 @@ export class LabController implements ReactiveController {
         );
         this.calProgress = undefined;
       }
-      this.setBasis(state.batch);
       if (this.phase === 'loading' || this.phase === 'calibrating' || this.phase === 'error') this.phase = 'ready';
       this.update();
       return true;
@@ -154,25 +151,11 @@ export class LabController implements ReactiveController {
     }
   }
 
-  private setBasis(batch: number): void {
-    const cal = this.calibration!;
-    const a = capacityAt(cal, batch);
-    this.basis = {
-      ...a,
-      stepMs: (1000 * batch) / a.capacityTokensPerS,
-      prefillMsPerToken: cal.prefill.msPerStep / cal.prefill.chunk,
-    };
-  }
-
-  /** SLO targets (s) for a state on this device. */
+  /** SLO targets (s) for a state on this device (NaN until calibrated). */
   slo(state: LabState): { ttft: number; tpot: number } {
-    const b = this.basis;
-    if (!b) return { ttft: NaN, tpot: NaN };
-    return sloSeconds(state, b.stepMs, b.prefillMsPerToken, state.prompt);
-  }
-
-  figureOptions(state: LabState): FigureOptions {
-    return { capacityTokensPerS: this.basis?.capacityTokensPerS ?? NaN, price: state.price, slo: this.slo(state) };
+    const cal = this.calibration;
+    if (!cal || !this.info || !calibrationCovers(cal, state)) return { ttft: NaN, tpot: NaN };
+    return sloFor(state, labCapacity(cal, state.batch, state.kv), this.info.model.config.seqLen);
   }
 
   /** Fetches and parses a trace from a URL (the `trace` parameter). */
@@ -207,18 +190,17 @@ export class LabController implements ReactiveController {
     }
   }
 
-  /** The traffic plan for a state (null with a reason when it cannot be made). */
-  planFor(state: LabState, tenants = state.tenants): { plan?: TrafficPlan; why?: string } {
-    if (!this.basis || !this.info) return { why: 'the engine is not calibrated yet' };
+  /** Capacity, SLOs and traffic plan for a state (undefined with a reason when it cannot be made). */
+  prepareFor(state: LabState, tenants = state.tenants): { prepared?: PreparedRun; why?: string } {
+    if (!this.calibration || !this.info) return { why: 'the engine is not calibrated yet' };
     const model = { vocabSize: this.info.model.config.vocabSize, seqLen: this.info.model.config.seqLen };
+    if (state.traffic === 'trace' && !this.trace) {
+      return { why: 'choose a trace file (Azure CSV, BurstGPT CSV, Mooncake JSONL or Multiplex JSON) or give a trace= URL' };
+    }
     try {
-      if (state.traffic === 'trace') {
-        if (!this.trace) return { why: 'choose a trace file (Azure CSV, BurstGPT CSV, Mooncake JSONL or Multiplex JSON) or give a trace= URL' };
-        return { plan: tracePlan(this.trace, state, this.basis, model, tenants) };
-      }
-      return { plan: generatedPlan(state, this.basis, model, tenants) };
+      return { prepared: prepareRun(state, this.calibration, model, { trace: this.trace, tenants }) };
     } catch (e) {
-      return { why: (e as Error).message };
+      return { why: (e as Error).message.replace(/^cannot start: /, '') };
     }
   }
 
@@ -238,15 +220,16 @@ export class LabController implements ReactiveController {
   }
 
   private async startRun(state: LabState, tenants: number): Promise<void> {
-    const { plan, why } = this.planFor(state, tenants);
-    if (!plan) {
+    const { prepared, why } = this.prepareFor(state, tenants);
+    if (!prepared) {
       this.phase = 'ready';
       this.error = `Cannot start: ${why}.`;
       this.update();
       return;
     }
     this.error = '';
-    this.plan = plan;
+    const plan = prepared.plan;
+    this.prepared = prepared;
     this.runState = { ...state };
     this.runTenants = tenants;
     this.window = undefined;
@@ -260,7 +243,8 @@ export class LabController implements ReactiveController {
         { maxBatch: state.batch, policy: state.policy, preemption: state.preempt, kvFraction: state.kv, durationS: state.duration },
         Comlink.proxy((b: MetricsBatch) => this.onBatch(b)),
       );
-      this.store = new RunStore(this.runInfo.run);
+      this.store = new RunStore(this.runInfo.run, { ...figureOptionsFor(prepared), durationS: state.duration });
+      this.demand = tenantDemand(plan.specs, prepared.capacity, state.duration, this.store.interval);
       await Promise.all(
         handles.map(async (t, i) => {
           const ch = new MessageChannel();
@@ -281,7 +265,7 @@ export class LabController implements ReactiveController {
     if (!store || !store.add(b)) return;
     if (b.done) {
       void this.tenants.each((t) => t.api.stop());
-      this.compute(true);
+      this.read(true);
       if (b.error) {
         this.phase = 'error';
         this.error = `The engine stopped: ${b.error}`;
@@ -289,7 +273,7 @@ export class LabController implements ReactiveController {
       this.update();
       return;
     }
-    this.compute(false);
+    this.read(false);
   }
 
   private afterRun(): void {
@@ -307,29 +291,32 @@ export class LabController implements ReactiveController {
     this.phase = 'done';
   }
 
-  /** Recomputes figures and series, at most every 200 ms (always for the last batch). */
-  private compute(force: boolean): void {
+  /**
+   * Reads the store's figures and chart columns for the view, at most every 200 ms (always for the
+   * last batch). The store keeps them up to date as batches arrive: a read costs no more at the
+   * end of an hour's run than at its start.
+   */
+  private read(force: boolean): void {
     const now = performance.now();
-    if (!force && now - this.lastCompute < 200) {
-      if (!this.computeTimer) this.computeTimer = setTimeout(() => ((this.computeTimer = undefined), this.compute(true)), 200);
+    if (!force && now - this.lastRead < 200) {
+      if (!this.computeTimer) this.computeTimer = setTimeout(() => ((this.computeTimer = undefined), this.read(true)), 200);
       return;
     }
-    this.lastCompute = now;
+    this.lastRead = now;
     const store = this.store;
-    const state = this.runState;
-    if (!store || !state || !this.basis) return;
-    const opts = this.figureOptions(state);
-    this.window = figures(store, opts, WINDOW_S);
-    this.whole = figures(store, opts);
-    this.series = labSeries(store, opts);
+    if (!store) return;
+    this.window = store.windowFigures();
+    this.whole = store.runFigures();
+    this.series = store.series();
     this.update();
   }
 
-  /** Recomputes the figures with a new price or SLO (no restart needed). */
+  /** Applies a new price or SLO to the current run's figures (no restart needed). */
   reprice(state: LabState): void {
-    if (this.runState) {
+    if (this.runState && this.store) {
       this.runState = { ...this.runState, price: state.price, gpu: state.gpu, ttft: state.ttft, tpot: state.tpot };
-      this.compute(true);
+      this.store.reprice({ price: state.price, slo: this.slo(this.runState) });
+      this.read(true);
     }
   }
 
@@ -339,7 +326,7 @@ export class LabController implements ReactiveController {
     this.update();
     await this.tenants.each((t) => t.api.pause());
     await this.engine.api.pauseLab();
-    this.compute(true);
+    this.read(true);
   }
 
   /** Ends any run and clears its records; the calibration is kept. */
@@ -352,8 +339,9 @@ export class LabController implements ReactiveController {
     this.whole = undefined;
     this.series = undefined;
     this.runInfo = undefined;
-    this.plan = undefined;
-    if (this.phase !== 'error' || this.info) this.phase = this.basis ? 'ready' : this.phase;
+    this.prepared = undefined;
+    this.demand = undefined;
+    if (this.phase !== 'error' || this.info) this.phase = this.calibration ? 'ready' : this.phase;
     this.error = '';
     this.update();
   }

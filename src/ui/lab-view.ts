@@ -26,6 +26,7 @@ import {
 } from '../lab/state.js';
 import { WINDOW_S, type Figures } from '../lab/metrics.js';
 import { runJson, seriesCsv } from '../lab/export.js';
+import { exportObject } from '../lab/session.js';
 import { download } from './download.js';
 import { fmt } from '../lab/traffic.js';
 
@@ -151,34 +152,17 @@ export class MxLabView extends LitElement {
       if (l.series) download(`multiplex-lab-${stamp}.csv`, seriesCsv(l.series), 'text/csv');
       return;
     }
-    const s = l.runState ?? this.s;
-    const text = runJson({
-      exportedAt: new Date().toISOString(),
-      settings: s,
-      url: `${location.origin}${location.pathname}?${serializeLabState(s)}`,
-      device: l.info ?? null,
-      calibration: l.calibration ?? null,
-      engine: l.runInfo ?? null,
-      notes: this.notes(s),
-      figures: l.window && l.whole ? { window: l.window, run: l.whole } : null,
-      comparison: l.compare,
-      series: l.series ?? null,
-      steps: l.store?.steps ?? [],
-      requests: l.store?.requestList() ?? [],
-    });
+    if (!l.store || !l.prepared || !l.runInfo || !l.calibration) return;
+    const text = runJson(
+      exportObject({
+        outcome: { prepared: l.prepared, info: l.runInfo, store: l.store, whole: l.store.runFigures() },
+        calibration: l.calibration,
+        device: l.info ?? null,
+        comparison: l.compare,
+        baseUrl: `${location.origin}${location.pathname}`,
+      }),
+    );
     download(`multiplex-lab-${stamp}.json`, text, 'application/json');
-  }
-
-  private notes(s: LabState): string[] {
-    const slo = this.lab.slo(s);
-    return [
-      `Price: ${priceLabel(s)}. Cost per 1M tokens = $/GPU-hour ÷ (tokens served per hour / 1e6).`,
-      this.lab.runInfo?.timing === 'timestamp'
-        ? 'Busy time: GPU execution time of each engine step (timestamp queries); time utilization = busy / wall.'
-        : 'Busy time: the wall time of each engine step (submit to results read back: this device has no timestamp queries); time utilization = busy / wall.',
-      `Capacity: decode tokens/s measured at max batch ${s.batch} on this device; capacity utilization = output tokens/s ÷ capacity.`,
-      `Latency figures are over a sliding ${WINDOW_S} s window or the whole run, as labelled; SLOs: TTFT ${secs(slo.ttft)}, TPOT ${secs(slo.tpot)}.`,
-    ];
   }
 
   // --- rendering ------------------------------------------------------------------------------
@@ -214,7 +198,7 @@ export class MxLabView extends LitElement {
   private renderStatus() {
     const l = this.lab;
     const i = l.info;
-    const b = l.basis;
+    const cap = l.prepared?.capacity;
     return html`<div class="panel" id="status">
       ${i
         ? html`<div id="adapter">
@@ -233,12 +217,12 @@ export class MxLabView extends LitElement {
         ? html`<div id="calibrating">Calibrating: measuring ${l.calProgress.what} (${l.calProgress.done + 1}/${l.calProgress.total})
             <progress max=${l.calProgress.total} value=${l.calProgress.done}></progress></div>`
         : nothing}
-      ${b && l.calibration
+      ${l.calibration
         ? html`<div id="capacity">
-            Capacity <b>${tokensPerS(b.capacityTokensPerS)} tokens/s</b> at max batch ${this.s.batch}${b.interpolated ? ' (interpolated)' : ''}
-            <span class="muted">— measured on start: decode tokens/s at batch
+            ${cap ? html`Capacity: <b>${cap.sentence()}</b>` : nothing}
+            <div class="muted" id="calibration">Measured on start: decode tokens/s at batch
             ${l.calibration.points.map((p, k) => html`${k ? ', ' : ''}${p.batch}: ${fmt(p.tokensPerS)}`)}; prefill ${fmt(l.calibration.prefill.tokensPerS)} tokens/s.
-            A prompt token costs ${fmt(b.prefillWeight)} decode tokens of GPU time.</span>
+            ${l.calibration.stability.verdict}</div>
           </div>`
         : nothing}
     </div>`;
@@ -262,6 +246,7 @@ export class MxLabView extends LitElement {
     const t = l.store?.now ?? 0;
     const dur = l.runState?.duration ?? this.s.duration;
     const changed = l.runState && !sameExperiment(l.runState, this.s) && (l.phase === 'running' || l.phase === 'paused');
+    const plan = l.prepared?.plan;
     const label = l.phase === 'running' ? 'Pause' : l.phase === 'paused' && !changed ? 'Resume' : l.phase === 'done' || changed ? 'Run again' : 'Play';
     return html`<div class="panel">
       <div class="transport">
@@ -273,7 +258,8 @@ export class MxLabView extends LitElement {
         <span class="badge" id="phase">${l.compare && l.phase !== 'done' ? `${l.phase}: ${l.compare.step === 'alone' ? '1 tenant alone' : `${l.compare.tenants} tenants pooled`}` : l.phase}</span>
       </div>
       ${changed ? html`<div class="warn">Settings changed: press “Run again” to start a run with them (price and SLO changes apply at once).</div>` : nothing}
-      ${l.plan ? html`<div class="muted" id="plan">${l.plan.description}.${l.plan.scaling ? html` Trace scaling: <span id="scaling">${l.plan.scaling.text}</span>.` : nothing}</div>` : nothing}
+      ${plan ? html`<div class="muted" id="plan">${plan.description}.${plan.scaling ? html` Trace scaling: <span id="scaling">${plan.scaling.text}</span>.` : nothing}</div>` : nothing}
+      ${this.renderOverload()}
       ${l.store && l.store.rejectReasons.size
         ? html`<div class="warn">Rejected: ${[...l.store.rejectReasons].map(([r, n]) => `${n} (${r})`).join(', ')}</div>`
         : nothing}
@@ -284,23 +270,46 @@ export class MxLabView extends LitElement {
     return html`<div class="fig" id=${id}><div class="name">${name}</div><b>${main}</b><div class="run">${run}</div></div>`;
   }
 
+  /** Says so when more work is offered than this GPU can serve (whole run, after the first seconds). */
+  private renderOverload() {
+    const l = this.lab;
+    const r = l.whole;
+    const w = l.window;
+    if (!r || !w || r.t1 - r.t0 < 5) return nothing;
+    const aboutOverload = l.runState?.preset === 'overload';
+    if (r.offeredLoad > 1) {
+      return html`<div class="warn" id="overload">Offered load so far is <b>${pct(r.offeredLoad)} of capacity</b>: more work arrives than this GPU can serve, so the queue grows whatever the batch.
+        ${aboutOverload ? 'That is this preset’s lesson.' : 'This setting was meant to run below capacity: the calibration overestimated this device, or the load is set too high.'}</div>`;
+    }
+    if (w.offeredLoad > 1 && !aboutOverload) {
+      return html`<div class="muted" id="overload">In the last ${WINDOW_S} s the tenants offered ${pct(w.offeredLoad)} of capacity (a burst); over the whole run, ${pct(r.offeredLoad)}.</div>`;
+    }
+    return nothing;
+  }
+
   private renderFigures() {
     const w = this.lab.window;
     const r = this.lab.whole;
     if (!w || !r) return nothing;
     const two = (a: string, b: string) => `${a} / ${b}`;
+    const ms = (v: number) => secs(v / 1000);
+    const ws = w.serve;
+    const rs = r.serve;
+    const counts = (m: typeof rs) =>
+      `${m.pending} waiting (oldest ${ms(m.max_pending_age_ms)}) · ${m.completed} done · ${m.rejected} rejected · ${m.aborted} aborted`;
     return html`
-      <div class="muted" id="figures-label">Big numbers: <b>sliding ${WINDOW_S} s window</b>; small print: <b>whole run</b>.</div>
+      <div class="muted" id="figures-label">Big numbers: <b>sliding ${WINDOW_S} s window</b>; small print: <b>whole run</b>. TTFT and SLO figures count each request still waiting at its age so far.</div>
       <div class="figs" id="figures">
         ${this.fig('fig-throughput', 'Throughput (output tokens/s)', tokensPerS(w.outputTokensPerS), `whole run ${tokensPerS(r.outputTokensPerS)} · all tokens ${tokensPerS(w.allTokensPerS)}`)}
         ${this.fig('fig-batch', 'Mean batch size', Number.isFinite(w.meanBatch) ? w.meanBatch.toFixed(1) : '—', `whole run ${Number.isFinite(r.meanBatch) ? r.meanBatch.toFixed(1) : '—'} · max ${this.lab.runState?.batch ?? this.s.batch} · queue ${this.lab.store?.queueDepth ?? 0}`)}
         ${this.fig('fig-time-util', 'Time utilization (busy/wall)', pct(w.timeUtilization), `whole run ${pct(r.timeUtilization)}`)}
-        ${this.fig('fig-cap-util', 'Capacity utilization', pct(w.capacityUtilization), `whole run ${pct(r.capacityUtilization)}`)}
-        ${this.fig('fig-ttft', 'TTFT p50 / p99', two(secs(w.ttftP50), secs(w.ttftP99)), `whole run ${two(secs(r.ttftP50), secs(r.ttftP99))}`)}
-        ${this.fig('fig-tpot', 'TPOT p50 / p99', two(secs(w.tpotP50), secs(w.tpotP99)), `whole run ${two(secs(r.tpotP50), secs(r.tpotP99))}`)}
+        ${this.fig('fig-cap-util', 'Capacity utilization', pct(w.capacityUtilization), `whole run ${pct(r.capacityUtilization)} · offered ${pct(r.offeredLoad)}`)}
+        ${this.fig('fig-ttft', 'TTFT p50 / p99 (waiting included)', two(ms(ws.median_ttft_ms_with_waiting), ms(ws.p99_ttft_ms_with_waiting)), `whole run ${two(ms(rs.median_ttft_ms_with_waiting), ms(rs.p99_ttft_ms_with_waiting))} · completed only ${two(ms(rs.median_ttft_ms), ms(rs.p99_ttft_ms))}`)}
+        ${this.fig('fig-tpot', 'TPOT p50 / p99', two(ms(ws.median_tpot_ms), ms(ws.p99_tpot_ms)), `whole run ${two(ms(rs.median_tpot_ms), ms(rs.p99_tpot_ms))} · ITL p99 ${ms(rs.p99_itl_ms)}`)}
         ${this.fig('fig-cost-output', 'Cost per 1M output tokens', dollars(w.costPerMOutput), `whole run ${dollars(r.costPerMOutput)}`)}
         ${this.fig('fig-cost-all', 'Cost per 1M tokens (all)', dollars(w.costPerMAll), `whole run ${dollars(r.costPerMAll)} · prefill + decode`)}
-        ${this.fig('fig-goodput', 'Met SLO (TTFT and TPOT)', pct(w.sloAttainment), `whole run ${pct(r.sloAttainment)} · goodput ${fmt(r.goodput)} req/s · ${r.finished} done, ${r.rejected} rejected, ${r.preempted} preempted`)}
+        ${this.fig('fig-goodput', 'Met SLO (waiting included)', pct(ws.slo_attainment_with_waiting), `whole run ${pct(rs.slo_attainment_with_waiting)} · completed only ${pct(rs.slo_attainment)} · goodput ${fmt(rs.request_goodput)} req/s`)}
+        ${this.fig('fig-requests', 'Requests waiting', String(rs.pending), counts(rs) + ` · ${r.preempted} preempted`)}
       </div>`;
   }
 
@@ -311,25 +320,38 @@ export class MxLabView extends LitElement {
     const win = `sliding ${WINDOW_S} s window at each point`;
     const sx = (s: ChartSeries[]) => s;
     return html`<div class="charts" id="charts">
-      <mx-chart heading="Throughput" note="tokens/s per ${sr.interval} s; dashed: capacity at max batch"
-        .series=${sx([{ label: 'output', color: C.out }, { label: 'all (prefill + decode)', color: C.all }, { label: 'capacity', color: C.cap, dash: true }])}
-        .axes=${{ y: 'tokens/s' }} .data=${[t, sr.outputTokensPerS, sr.allTokensPerS, sr.capacity]}></mx-chart>
+      <mx-chart heading="Throughput" note="tokens/s per ${sr.interval} s"
+        .series=${sx([{ label: 'output', color: C.out }, { label: 'all (prefill + decode)', color: C.all }])}
+        .axes=${{ y: 'tokens/s' }} .data=${[t, sr.outputTokensPerS, sr.allTokensPerS]}></mx-chart>
       <mx-chart heading="Batch size and queue" note="mean sequences per step; requests waiting"
         .series=${sx([{ label: 'batch size', color: C.batch }, { label: 'queue depth', color: C.queue, scale: 'q' }])}
         .axes=${{ y: 'sequences', q: 'waiting' }} .data=${[t, sr.batchSize, sr.queueDepth]}></mx-chart>
-      <mx-chart heading="Utilization" note="time: busy / wall; capacity: output tokens/s ÷ capacity"
-        .series=${sx([{ label: 'time utilization %', color: C.time }, { label: 'capacity utilization %', color: C.capu }])}
-        .axes=${{ y: '%' }} .yRange=${[0, 100] as [number, number]} .data=${[t, sr.timeUtilization, sr.capacityUtilization]}></mx-chart>
+      <mx-chart heading="Utilization" note="time: busy / wall; capacity: work served ÷ wall; offered: work arriving ÷ wall"
+        .series=${sx([{ label: 'time utilization %', color: C.time }, { label: 'capacity utilization %', color: C.capu }, { label: 'offered load %', color: C.cap, dash: true }])}
+        .axes=${{ y: '%' }} .data=${[t, sr.timeUtilization, sr.capacityUtilization, sr.offeredLoad]}></mx-chart>
+      ${this.renderDemand()}
       <mx-chart heading="Cost per 1M tokens" note="${priceLabel(this.lab.runState ?? this.s)}; 10 s rolling tokens/s"
         .series=${sx([{ label: '$ / 1M output tokens', color: C.out }, { label: '$ / 1M all tokens', color: C.all }])}
         .axes=${{ y: '$' }} .log=${true} .data=${[t, sr.costPerMOutput, sr.costPerMAll]}></mx-chart>
-      <mx-chart heading="Time to first token" note="ms, ${win}"
-        .series=${sx([{ label: 'TTFT p50', color: C.p50 }, { label: 'TTFT p99', color: C.p99 }])}
-        .axes=${{ y: 'ms' }} .data=${[t, sr.ttftP50, sr.ttftP99]}></mx-chart>
+      <mx-chart heading="Time to first token" note="ms, ${win}; with waiting: requests still waiting at their age"
+        .series=${sx([{ label: 'TTFT p50', color: C.p50 }, { label: 'TTFT p99', color: C.p99 }, { label: 'TTFT p99 with waiting', color: C.queue, dash: true }])}
+        .axes=${{ y: 'ms' }} .data=${[t, sr.ttftP50, sr.ttftP99, sr.ttftP99WithWaiting]}></mx-chart>
       <mx-chart heading="Time per output token" note="ms, ${win}"
         .series=${sx([{ label: 'TPOT p50', color: C.p50 }, { label: 'TPOT p99', color: C.p99 }])}
         .axes=${{ y: 'ms' }} .data=${[t, sr.tpotP50, sr.tpotP99]}></mx-chart>
     </div>`;
+  }
+
+  /** Each tenant's offered demand, stacked (the top line is the total), so bursts and peaks can be seen interleaving. */
+  private renderDemand() {
+    const d = this.lab.demand;
+    if (!d || d.perTenant.length === 0) return nothing;
+    const n = d.perTenant.length;
+    const colors = ['#5ec2ff', '#7ee787', '#ffb454', '#ff6b6b', '#b48cff', '#f2cc60', '#56d4bc', '#ff8fd0'];
+    const series: ChartSeries[] = d.stacked.map((_, i) => ({ label: i === n - 1 && n > 1 ? `total (tenants 1–${n})` : n === 1 ? 'tenant 1' : `tenants 1–${i + 1}`, color: colors[i % colors.length]! }));
+    const pctRows = d.stacked.map((row) => row.map((v) => 100 * v));
+    return html`<mx-chart id="demand" heading="Demand by tenant" note="offered work per ${this.lab.series?.interval ?? 1} s as % of capacity, stacked: each band is one tenant; peak ÷ mean of the total ${fmt(d.peakToMean)}"
+      .series=${series} .axes=${{ y: '%' }} .data=${[d.t, ...pctRows]}></mx-chart>`;
   }
 
   private renderComparison() {
@@ -357,8 +379,9 @@ export class MxLabView extends LitElement {
           ${row('Mean batch size', (x) => x.meanBatch, (v) => (Number.isFinite(v) ? v.toFixed(1) : '—'))}
           ${row('$ per 1M output tokens', (x) => x.costPerMOutput, dollars)}
           ${row('$ per 1M tokens (all)', (x) => x.costPerMAll, dollars)}
-          ${row('TTFT p99', (x) => x.ttftP99, secs)}
-          ${row('TPOT p99', (x) => x.tpotP99, secs)}
+          ${row('TTFT p99 (waiting included)', (x) => x.serve.p99_ttft_ms_with_waiting / 1000, secs)}
+          ${row('TPOT p99', (x) => x.serve.p99_tpot_ms / 1000, secs)}
+          ${row('Met SLO (waiting included)', (x) => x.serve.slo_attainment_with_waiting, pct)}
         </tbody>
       </table>
     </div>`;
@@ -456,10 +479,10 @@ export class MxLabView extends LitElement {
       <h3>What the numbers mean</h3>
       <dl>
         <dt>Time utilization</dt><dd>Busy time ÷ wall time. Busy time is the GPU execution time of each step, from timestamp queries where the device has them; otherwise each step's wall time from submission to results (so it includes the readback), and the notes say so.</dd>
-        <dt>Capacity utilization</dt><dd>Output tokens/s ÷ capacity, the decode tokens/s this device reached at the max batch when the lab calibrated on start.</dd>
-        <dt>Load ρ</dt><dd>Each tenant's offered work as a fraction of capacity: requests/s × (output tokens + prompt tokens weighted by their measured prefill cost) ÷ capacity. The same preset loads any device alike.</dd>
+        <dt>Capacity utilization</dt><dd>Work served ÷ wall time. A request's work is the GPU-seconds it costs this device flat out: its prompt in full chunks, its output at the largest batch that fits, from the step-time model fitted when the lab calibrated on start. It is the fleet view's unit: 100% means nothing more fits.</dd>
+        <dt>Load ρ, offered load</dt><dd>Each tenant's offered work as a fraction of capacity (requests/s × work per request). The same preset loads any device alike. Offered load is what actually arrived; above 100%, queues grow whatever the scheduler does.</dd>
         <dt>Cost per 1M tokens</dt><dd>$/GPU-hour ÷ (tokens served per hour ÷ 1M), for output tokens and for all tokens (prompt + output). An idle hour costs the same as a busy one.</dd>
-        <dt>TTFT, TPOT</dt><dd>Arrival to first token; (end-to-end − TTFT) ÷ (output tokens − 1). p50/p99 over the ${WINDOW_S} s sliding window (big numbers and charts) or the whole run (small print).</dd>
+        <dt>TTFT, TPOT, ITL</dt><dd>Arrival to first token; (end-to-end − TTFT) ÷ (output tokens − 1); the gaps between a request's tokens (vLLM bench serve's definitions). p50/p99 over the ${WINDOW_S} s sliding window (big numbers and charts) or the whole run (small print). A request still waiting for its first token counts at its age so far, a lower bound of its TTFT, and as an SLO miss once that age passes the TTFT SLO: otherwise a queue that never drains would look fast. “Completed only” figures leave waiting requests out, as vLLM's do.</dd>
       </dl>
     </div>`;
   }

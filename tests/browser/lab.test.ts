@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
 import { CHROMIUM_FLAGS, chromiumPath, startDevServer, useBrowserApp } from '../helpers/browser.js';
+import { presetState } from '../../src/lab/state.js';
 
 const HAVE_CHROMIUM = chromiumPath() !== undefined;
 let base = '';
@@ -46,8 +47,10 @@ describe.skipIf(!HAVE_CHROMIUM)('load lab (Chromium)', () => {
     }
     expect(timeUtil, msg).toBeLessThanOrEqual(100);
     expect(ttft99, msg).toBeGreaterThanOrEqual(ttft50!);
-    expect(await lab(page, '#charts mx-chart').count()).toBe(6);
-    expect(await page.locator('mx-lab-view mx-chart canvas').count()).toBeGreaterThanOrEqual(6);
+    expect(await lab(page, '#charts mx-chart').count()).toBe(7);
+    expect(await lab(page, '#demand').count()).toBe(1);
+    expect(await big(page, 'fig-requests')).toMatch(/^\d+$/);
+    expect(await page.locator('mx-lab-view mx-chart canvas').count()).toBeGreaterThanOrEqual(7);
 
     // Change settings through the controls: the URL follows, and a reload restores them.
     await lab(page, '#ctl-batch').fill('8');
@@ -62,7 +65,7 @@ describe.skipIf(!HAVE_CHROMIUM)('load lab (Chromium)', () => {
     expect(page.url()).toBe(url.href);
     expect(await lab(page, '#ctl-batch').inputValue()).toBe('8');
     expect(await lab(page, '#ctl-tenants').inputValue()).toBe('8');
-    expect(await lab(page, '#ctl-load').inputValue()).toBe('0.1');
+    expect(await lab(page, '#ctl-load').inputValue()).toBe(String(presetState('pooled-8').load));
     expect(await lab(page, '#ctl-traffic').inputValue()).toBe('gamma');
     expect(await lab(page, '#ctl-duration').inputValue()).toBe('30');
     expect(await lab(page, '#ctl-tpot').inputValue()).toBe('0.5');
