@@ -9,10 +9,14 @@
 // - saturation() counts, over a measured window, the steps that ran a full batch while requests
 //   were still waiting (batchSize == maxBatch && queueDepth > 0); saturationVerdict() fails below
 //   FULL_BATCH_MIN_FRACTION of them.
-// - ratioAgreement() compares the measured batch-B / batch-1 throughput ratio with the
-//   calibration's (decode tokens/s at B / at 1) and fails when they differ by more than
+// - ratioAgreement() compares the measured batch-B / batch-1 ratio with the calibration's (decode
+//   tokens/s at B / at 1, decodePointMedian) and fails when they differ by more than
 //   RATIO_TOLERANCE of the calibration's ratio. Ratios, not tokens/s: they hold on any device.
+//   The calibration's tokens/s is batch ÷ the median step time, so the closed loop's side is the
+//   same statistic (medianRate over fullStepPeriods): a mean would also count the slow tail of
+//   steps that another process or a GC delays, which the calibration leaves out by design.
 import type { StepRecord } from '../metrics/records.js';
+import type { Calibration, CalibrationPoint } from './calibrate.js';
 import type { TenantRequestMessage } from './protocol.js';
 import type { LabRun } from './run.js';
 
@@ -30,6 +34,13 @@ export interface Saturation {
   fraction: number;
   /** Smallest queue depth at the start of a step in the window (NaN when empty). */
   minQueueDepth: number;
+  /**
+   * Mean context per sequence after a step (sum of contextTokens / sum of batchSize): the figure
+   * to hold beside a calibration point's `context` when comparing tokens/s (NaN when empty).
+   */
+  meanContext: number;
+  /** Sequences summed over the window's steps (sum of batchSize). */
+  sequences: number;
 }
 
 /** Saturation of the steps that began in [t0, t1) (seconds on the run's clock). */
@@ -37,13 +48,36 @@ export function saturation(steps: readonly StepRecord[], maxBatch: number, windo
   let n = 0;
   let full = 0;
   let minQueueDepth = Infinity;
+  let context = 0;
+  let sequences = 0;
   for (const s of steps) {
     if (s.start < window.t0 || s.start >= window.t1) continue;
     n++;
     if (s.batchSize === maxBatch && s.queueDepth > 0) full++;
     minQueueDepth = Math.min(minQueueDepth, s.queueDepth);
+    context += s.contextTokens;
+    sequences += s.batchSize;
   }
-  return { steps: n, full, fraction: n > 0 ? full / n : NaN, minQueueDepth: n > 0 ? minQueueDepth : NaN };
+  if (n === 0) return { steps: 0, full: 0, fraction: NaN, minQueueDepth: NaN, meanContext: NaN, sequences: 0 };
+  return { steps: n, full, fraction: full / n, minQueueDepth, meanContext: sequences > 0 ? context / sequences : NaN, sequences };
+}
+
+/** Saturation of several windows taken together (as if their steps were one window). */
+export function mergeSaturation(parts: readonly Saturation[]): Saturation {
+  const nonEmpty = parts.filter((p) => p.steps > 0);
+  const steps = nonEmpty.reduce((a, p) => a + p.steps, 0);
+  if (steps === 0) return { steps: 0, full: 0, fraction: NaN, minQueueDepth: NaN, meanContext: NaN, sequences: 0 };
+  const full = nonEmpty.reduce((a, p) => a + p.full, 0);
+  const sequences = nonEmpty.reduce((a, p) => a + p.sequences, 0);
+  const context = nonEmpty.reduce((a, p) => a + (p.sequences > 0 ? p.meanContext * p.sequences : 0), 0);
+  return {
+    steps,
+    full,
+    fraction: full / steps,
+    minQueueDepth: Math.min(...nonEmpty.map((p) => p.minQueueDepth)),
+    meanContext: sequences > 0 ? context / sequences : NaN,
+    sequences,
+  };
 }
 
 export interface Verdict {
@@ -141,4 +175,44 @@ export function closedLoop(run: LabRun, request: (i: number) => TenantRequestMes
       state.stopped = true;
     },
   };
+}
+
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * The calibration's decode point at `batch` as the median over its rounds of tokens/s and of mean
+ * context per sequence. One round's point is a handful of steps (at least 4 and 0.1 s), which a
+ * moment of load on the device moves; the round the calibration picks is chosen for its capacity
+ * (the reference request's work), not for what batching buys. Throws when no round measured `batch`.
+ */
+export function decodePointMedian(cal: Pick<Calibration, 'rounds'>, batch: number): Pick<CalibrationPoint, 'batch' | 'tokensPerS' | 'context'> & { rounds: number } {
+  const pts = cal.rounds.flatMap((r) => r.points.filter((p) => p.batch === batch));
+  if (pts.length === 0) throw new RangeError(`calibration: no round measured decode at batch ${batch}`);
+  return { batch, tokensPerS: median(pts.map((p) => p.tokensPerS)), context: median(pts.map((p) => p.context)), rounds: pts.length };
+}
+
+/**
+ * Step periods in [t0, t1), s: for each full step (batchSize == maxBatch) that began in the window
+ * and has a next step, the time from its start to the next step's start (its own time plus what
+ * the engine did before the next). `steps` in run order.
+ */
+export function fullStepPeriods(steps: readonly StepRecord[], maxBatch: number, window: { t0: number; t1: number }): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.start < window.t0 || s.start >= window.t1 || s.batchSize !== maxBatch) continue;
+    out.push(steps[i + 1]!.start - s.start);
+  }
+  return out;
+}
+
+/** maxBatch ÷ the median period: tokens/s in the calibration's statistic (NaN without periods). */
+export function medianRate(periods: readonly number[], maxBatch: number): number {
+  if (periods.length === 0) return NaN;
+  const m = median(periods);
+  return m > 0 ? maxBatch / m : NaN;
 }

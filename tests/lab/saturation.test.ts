@@ -13,6 +13,10 @@ import {
   FULL_BATCH_MIN_FRACTION,
   RATIO_TOLERANCE,
   closedLoop,
+  decodePointMedian,
+  fullStepPeriods,
+  medianRate,
+  mergeSaturation,
   ratioAgreement,
   saturation,
   saturationVerdict,
@@ -52,10 +56,29 @@ describe('full-batch fraction', () => {
       step(4, 3.5, 16, 1), // full, waiting
       step(5, 4.0, 16, 32), // at t1: not counted
     ];
-    expect(saturation(steps, 16, { t0: 2, t1: 4 })).toEqual({ steps: 4, full: 2, fraction: 0.5, minQueueDepth: 0 });
+    // Context 10 per sequence in every step (step() sets contextTokens = 10 x batchSize).
+    expect(saturation(steps, 16, { t0: 2, t1: 4 })).toEqual({ steps: 4, full: 2, fraction: 0.5, minQueueDepth: 0, meanContext: 10, sequences: 60 });
+    // Per sequence, not per step: 2 sequences at 5 and one at 20 average 10.
+    const mixed = [{ ...step(0, 0, 2, 1), contextTokens: 10 }, { ...step(1, 0.1, 1, 1), contextTokens: 20 }];
+    expect(saturation(mixed, 2, { t0: 0, t1: 1 }).meanContext).toBe(10);
     const empty = saturation(steps, 16, { t0: 10, t1: 12 });
-    expect(empty.steps).toBe(0);
+    expect(empty).toMatchObject({ steps: 0, full: 0 });
+    expect(empty.fraction).toBeNaN();
+    expect(empty.meanContext).toBeNaN();
     expect(saturationVerdict('max batch 16', empty, 16)).toMatchObject({ ok: false, sentence: expect.stringContaining('no step began') });
+  });
+
+  it('merges windows as if their steps were one window', () => {
+    const a = window100(10, 0); // 90 of 100 full
+    const b = window100(0, 0).map((s) => ({ ...s, start: s.start + 5, end: s.end + 5, contextTokens: 20 * s.batchSize, queueDepth: 40 }));
+    const parts = [saturation(a, 16, { t0: 2, t1: 3 }), saturation(b, 16, { t0: 7, t1: 8 }), saturation(b, 16, { t0: 50, t1: 60 })];
+    const merged = mergeSaturation(parts);
+    expect(merged).toEqual(saturation([...a, ...b], 16, { t0: 2, t1: 8 }));
+    expect(merged).toMatchObject({ steps: 200, full: 190, fraction: 0.95, minQueueDepth: 32 });
+    expect(merged.meanContext).toBeCloseTo((10 * (90 * 16 + 10 * 15) + 20 * 1600) / (90 * 16 + 10 * 15 + 1600), 12);
+    expect(saturationVerdict('merged', merged, 16).ok).toBe(true);
+    expect(saturationVerdict('merged', mergeSaturation([parts[0]!, saturation(window100(1, 0), 16, { t0: 2, t1: 3 })]), 16).ok).toBe(false);
+    expect(mergeSaturation([]).steps).toBe(0);
   });
 
   it('passes at 95% of steps full with requests waiting and fails just below, for either cause', () => {
@@ -126,6 +149,44 @@ describe('ratio agreement with the calibration', () => {
   });
 });
 
+describe('step periods and the median rate', () => {
+  it('takes start-to-next-start of full steps in the window; the median ignores a slow tail the mean would count', () => {
+    // Steps every 10 ms from t = 2, but every fifth one stalls 40 ms more (another process).
+    const steps: StepRecord[] = [];
+    let t = 2;
+    for (let i = 0; i < 50; i++) {
+      steps.push(step(i, t, i === 20 ? 8 : 16, 32));
+      t += i % 5 === 4 ? 0.05 : 0.01;
+    }
+    const periods = fullStepPeriods(steps, 16, { t0: 2, t1: 10 });
+    expect(periods).toHaveLength(48); // 49 steps have a next one; one of them is not full
+    expect(periods.filter((p) => p > 0.04)).toHaveLength(9); // the stall after the last step has no next step
+    expect(medianRate(periods, 16)).toBeCloseTo(1600, 6);
+    const meanRate = (16 * periods.length) / periods.reduce((a, b) => a + b, 0);
+    expect(meanRate).toBeLessThan(1600 * 0.75);
+    // The window: steps that began before t0 or at/after t1 do not count.
+    expect(fullStepPeriods(steps, 16, { t0: 2.005, t1: 2.025 })).toEqual([expect.closeTo(0.01, 9), expect.closeTo(0.01, 9)]);
+    expect(medianRate([], 16)).toBeNaN();
+  });
+});
+
+describe("the calibration's decode point over its rounds", () => {
+  const pt = (batch: number, tokensPerS: number, context: number) => ({ batch, tokensPerS, context, msPerStep: 1, steps: 4 });
+  const rounds = (...r: [number, number][][]) => ({ rounds: r.map((points) => ({ points: points.map(([b, t]) => pt(b, t, 10 + b)) })) }) as unknown as Parameters<typeof decodePointMedian>[0];
+
+  it('takes the median of each batch size over the rounds, so one disturbed round does not move it', () => {
+    const cal = rounds(
+      [[1, 100], [16, 800]],
+      [[1, 60], [16, 810]], // batch 1 caught a busy moment
+      [[1, 104], [16, 300]], // batch 16 did
+    );
+    expect(decodePointMedian(cal, 1)).toEqual({ batch: 1, tokensPerS: 100, context: 11, rounds: 3 });
+    expect(decodePointMedian(cal, 16)).toEqual({ batch: 16, tokensPerS: 800, context: 26, rounds: 3 });
+    expect(decodePointMedian(rounds([[1, 100]], [[1, 110]]), 1).tokensPerS).toBe(105);
+    expect(() => decodePointMedian(cal, 4)).toThrow('no round measured decode at batch 4');
+  });
+});
+
 describe('closed loop on a live run (CPU backend)', () => {
   const model = randomModel(4, { dim: 16, hiddenDim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 37, seqLen: 64 });
   const request = (i: number): TenantRequestMessage => ({ type: 'request', tenant: 0, prompt: Uint32Array.of(1, 3 + (i % 30)), maxOutputTokens: 8 });
@@ -164,6 +225,9 @@ describe('closed loop on a live run (CPU backend)', () => {
     expect(closed.sat.steps).toBeGreaterThan(20);
     expect(closed.sat.minQueueDepth).toBeGreaterThanOrEqual(2 * MAX_BATCH);
     expect(closed.sat.fraction).toBe(1);
+    // Requests of a 2-token prompt and 8 output tokens step at contexts 2..9 (prefill, then 7
+    // decodes), in lockstep cohorts: mean 5.5 per sequence, up to the cohort the run's end cut.
+    expect(Math.abs(closed.sat.meanContext - 5.5)).toBeLessThan(0.5);
     expect(saturationVerdict('closed loop', closed.sat, MAX_BATCH).ok).toBe(true);
     // Every request it made was served or is still in the store as queued/running: none lost.
     expect(closed.store.requests.size).toBe(loop.submitted);
