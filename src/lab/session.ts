@@ -63,14 +63,19 @@ export interface PreparedRun {
 }
 
 /**
- * SLO targets for a state on this device: 'auto' TPOT is 2× the decode step at the run's max batch
- * for the state's mean request, 'auto' TTFT 10× it plus its prompt at full-chunk speed (traffic.ts
- * sloSeconds).
+ * SLO targets for a state on this device ('auto' ones: traffic.ts sloSeconds). The step is the mean
+ * step of a server at capacity for the state's mean request: each step samples one token for each
+ * of its B sequences, and a token costs the request's work ÷ its output tokens, so the step is
+ * B × work ÷ output (the prefills of the requests it admits included: a step at max batch alone
+ * would be missed by every TPOT of a saturated server that prefills beside its decodes).
  */
 export function sloFor(state: LabState, capacity: LabCapacity, seqLen: number): { ttft: number; tpot: number } {
   const m = meanLengths(lengthsFor(state, seqLen));
-  const step = capacity.decodeStep(Math.max(1, m.prompt) + Math.max(1, m.output) / 2);
-  return sloSeconds(state, 1000 * step.seconds, 1000 * capacity.prefillPerToken(), m.prompt);
+  const P = Math.max(1, m.prompt);
+  const M = Math.max(1, m.output);
+  const batch = capacity.decodeStep(P + M / 2).batch;
+  const step = (batch * capacity.workS(P, M)) / M;
+  return sloSeconds(state, 1000 * step, 1000 * capacity.prefillPerToken(), m.prompt);
 }
 
 /** Capacity, load basis, SLOs and traffic plan of a state from a calibration (throws with the reason when it cannot). */

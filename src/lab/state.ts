@@ -14,7 +14,7 @@ export const TRAFFIC_LABELS: Record<TrafficShape, string> = {
   trace: 'Trace file',
 };
 
-/** An SLO in seconds, or 'auto': a multiple of this device's measured step time (see traffic.ts). */
+/** An SLO in seconds, or 'auto': a multiple of this device's step time at capacity (traffic.ts sloSeconds). */
 export type SloValue = number | 'auto';
 
 export interface LabState {

@@ -216,15 +216,17 @@ export function tracePlan(trace: Trace, state: LabState, basis: LoadBasis, model
 
 /**
  * SLO targets in seconds. 'auto' follows this device, so a preset's SLOs mean the same anywhere:
- * TPOT 2× the step time at max batch; TTFT 10× it plus the prefill time of a mean prompt.
+ * TPOT 2× the mean step time of the device serving at capacity (session.ts sloFor: prefills
+ * included, so a saturated but not overloaded server meets it); TTFT 10× that step plus the
+ * prefill time of a mean prompt.
  */
 export function sloSeconds(
   value: { ttft: SloValue; tpot: SloValue },
-  stepMsAtMaxBatch: number,
+  stepMsAtCapacity: number,
   prefillMsPerToken: number,
   meanPrompt: number,
 ): { ttft: number; tpot: number } {
-  const step = stepMsAtMaxBatch / 1000;
+  const step = stepMsAtCapacity / 1000;
   return {
     ttft: value.ttft === 'auto' ? 10 * step + (prefillMsPerToken * meanPrompt) / 1000 : value.ttft,
     tpot: value.tpot === 'auto' ? 2 * step : value.tpot,

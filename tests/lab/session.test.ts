@@ -48,7 +48,9 @@ describe('lab session: prepare', () => {
 
   it('resolves auto SLOs on this device, keeps fixed ones', () => {
     const p = prepareRun(presetState('pooled-8'), cal, model);
-    const step = p.capacity.decodeStep(16 + 16).seconds;
+    // The mean step at capacity: 16 sequences a step, each token costing work ÷ output.
+    const step = (16 * p.capacity.workS(16, 32)) / 32;
+    expect(step).toBeGreaterThan(p.capacity.decodeStep(32).seconds);
     expect(p.slo.tpot).toBeCloseTo(2 * step, 12);
     expect(p.slo.ttft).toBeCloseTo(10 * step + 16 * p.capacity.prefillPerToken(), 12);
     expect(prepareRun({ ...presetState('pooled-8'), ttft: 2, tpot: 0.5 }, cal, model).slo).toEqual({ ttft: 2, tpot: 0.5 });
