@@ -11,7 +11,7 @@ import type { Calibration } from '../lab/calibrate.js';
 import { runJson } from '../lab/export.js';
 import type { Figures } from '../lab/metrics.js';
 import { exportObject, runSession, startProblems, type SessionResult } from '../lab/session.js';
-import { DEFAULT_PRESET, LAB_URL_KEYS, LIMITS, PRESETS, parseLabState, type LabState } from '../lab/state.js';
+import { DEFAULT_PRESET, LAB_URL_KEYS, LIMITS, PRESETS, parseLabState, serializeLabState, type LabState } from '../lab/state.js';
 import { fmt } from '../lab/traffic.js';
 import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
@@ -114,7 +114,7 @@ function figureLines(f: Figures): string[] {
 export function summary(state: LabState, r: SessionResult, device: string): string {
   const p = r.outcome.prepared;
   const lines = [
-    `lab run: ${state.preset || 'custom settings'} for ${state.duration} s on ${device}`,
+    `lab run: ${state.preset || 'custom settings'} for ${state.duration} s on ${device} (settings: ?${serializeLabState(state)})`,
     `calibration: ${r.calibration.stability.verdict}`,
     `capacity: ${p.capacity.sentence()}`,
     `traffic: ${p.plan.description}`,
