@@ -107,7 +107,7 @@ export class LabCapacity implements RequestWorkModel {
   sentence(): string {
     const s = this.scheduler;
     return (
-      `Capacity is what this GPU serves flat out: a request's work is the GPU-seconds it takes here with prompts in full ${s.maxPrefillChunk}-token chunks ` +
+      `Capacity is what this device serves flat out: a request's work is the GPU-seconds it takes here with prompts in full ${s.maxPrefillChunk}-token chunks ` +
       `and output at max batch ${s.maxBatch} (fewer when the KV cache is full), the fleet view's unit, so capacity utilization = work served ÷ wall time, 100% when nothing more fits.`
     );
   }

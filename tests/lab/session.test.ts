@@ -55,7 +55,7 @@ describe('lab session: prepare', () => {
     expect(p.slo.ttft).toBeCloseTo(10 * step + 16 * p.capacity.prefillPerToken(), 12);
     expect(prepareRun({ ...presetState('pooled-8'), ttft: 2, tpot: 0.5 }, cal, model).slo).toEqual({ ttft: 2, tpot: 0.5 });
     const notes = runNotes(p, cal, 'wall');
-    expect(notes.join('\n')).toMatch(/Capacity is what this GPU serves flat out/);
+    expect(notes.join('\n')).toMatch(/Capacity is what this device serves flat out/);
     expect(notes.join('\n')).toMatch(/Calibration: 3 rounds/);
   });
 
