@@ -34,7 +34,7 @@ import { calibrate, type CalibrationPoint } from '../src/lab/calibrate.js';
 import { labCapacity } from '../src/lab/capacity.js';
 import { LabRun } from '../src/lab/run.js';
 import { Replayer, promptIds, tenantSchedule } from '../src/lab/tenant-traffic.js';
-import { RunStore, figures, type Figures } from '../src/lab/metrics.js';
+import { RunStore, figures, type FigureOptions, type Figures } from '../src/lab/metrics.js';
 import {
   FULL_BATCH_MIN_FRACTION,
   RATIO_TOLERANCE,
@@ -111,21 +111,22 @@ async function phase(
   name: string,
   maxBatch: number,
   feed: (run: LabRun) => () => void,
-  opts: { capacityTokensPerS: number; from: number; seconds: number },
+  opts: { from: number; seconds: number },
 ): Promise<Phase> {
-  let store!: RunStore;
+  const fo: FigureOptions = { work: capacity, price: PRICE, slo: {} };
+  // keepGaps: figures() over the measured window recomputes from the records.
+  const store = new RunStore(1, { ...fo, durationS: opts.seconds, keepGaps: true });
   const run = new LabRun(backend, 1, { maxBatch, policy: 'fcfs', preemption: 'recompute', durationS: opts.seconds }, (b) => store.add(b));
-  store = new RunStore(1);
   err(`${name}: ${opts.seconds.toFixed(opts.seconds % 1 ? 1 : 0)} s…`);
   run.start();
   const stop = feed(run);
   await run.finished;
   stop();
-  const fo = { capacityTokensPerS: opts.capacityTokensPerS, price: PRICE, slo: {} };
   const measured = opts.from > 0 ? figures(store, fo, opts.seconds - opts.from) : figures(store, fo);
   const whole = figures(store, fo);
   const sat = saturation(store.steps, maxBatch, measured);
-  err(` ${measured.outputTokensPerS.toFixed(1)} output tokens/s, time utilization ${(100 * whole.timeUtilization).toFixed(0)}%\n`);
+  const full = opts.from > 0 ? `, full batch with requests waiting ${(100 * sat.fraction).toFixed(1)}% of ${sat.steps} steps` : '';
+  err(` ${measured.outputTokensPerS.toFixed(1)} output tokens/s, time utilization ${(100 * whole.timeUtilization).toFixed(0)}%${full}\n`);
   return { maxBatch, whole, measured, store, saturation: sat };
 }
 
@@ -159,8 +160,6 @@ const capacity = labCapacity(cal, MAX_BATCH);
 const cal16 = decodePointMedian(cal, MAX_BATCH);
 const cal1 = decodePointMedian(cal, 1);
 const calRatio = cal16.tokensPerS / cal1.tokensPerS;
-/** Decode tokens/s at max batch of the calibration's chosen round: the capacity the page's figures (src/lab/metrics.ts) take. */
-const CAPACITY = cal.points.find((q) => q.batch === MAX_BATCH)!.tokensPerS;
 err(` ${cal.stability.verdict} Decode ${cal16.tokensPerS.toFixed(1)} tokens/s at batch ${MAX_BATCH}, ${cal1.tokensPerS.toFixed(1)} at batch 1 (medians of ${cal16.rounds} rounds)\n`);
 
 // 1. Saturating load: a closed loop of PROMPT + outputFor(point) requests, 2 x max batch always waiting.
@@ -175,7 +174,7 @@ const out16 = outputFor(cal16);
 const out1 = outputFor(cal1);
 const seg16: Phase[] = [];
 const seg1: Phase[] = [];
-const segOpts = { capacityTokensPerS: CAPACITY, from: WARMUP_S, seconds: SEGMENT_S };
+const segOpts = { from: WARMUP_S, seconds: SEGMENT_S };
 for (let k = 1; k <= SEGMENTS; k++) {
   seg16.push(await phase(`saturating load, max batch ${MAX_BATCH}, segment ${k}/${SEGMENTS}`, MAX_BATCH, saturate(MAX_BATCH, out16), segOpts));
   seg1.push(await phase(`saturating load, max batch 1, segment ${k}/${SEGMENTS}`, 1, saturate(1, out1), segOpts));
@@ -211,8 +210,8 @@ const tenantsFeed = (n: number) => (run: LabRun) => {
   for (const r of reps) r.start();
   return () => reps.forEach((r) => r.stop());
 };
-const alone = await phase(`1 tenant at ρ = ${LOAD}`, MAX_BATCH, tenantsFeed(1), { capacityTokensPerS: CAPACITY, from: 0, seconds: SECONDS });
-const pooled = await phase(`${TENANTS} tenants at ρ = ${LOAD} each`, MAX_BATCH, tenantsFeed(TENANTS), { capacityTokensPerS: CAPACITY, from: 0, seconds: SECONDS });
+const alone = await phase(`1 tenant at ρ = ${LOAD}`, MAX_BATCH, tenantsFeed(1), { from: 0, seconds: SECONDS });
+const pooled = await phase(`${TENANTS} tenants at ρ = ${LOAD} each`, MAX_BATCH, tenantsFeed(TENANTS), { from: 0, seconds: SECONDS });
 backend.destroy();
 const loadEnd = loadavg()[0]!;
 const HOST_LOAD = `host load (1-minute average) ${loadStart.toFixed(1)} at the start, ${loadEnd.toFixed(1)} at the end, on ${availableParallelism()} CPUs`;
@@ -229,7 +228,7 @@ const out = {
   busy_time:
     seg16[0]!.store.steps[0]?.timing === 'timestamp' ? 'GPU time of each engine step (timestamp queries)' : 'wall time of each engine step (submit to results read back)',
   calibration: {
-    capacity_tokens_per_s_b16: r(CAPACITY),
+    capacity_tokens_per_s_b16: r(cal.points.find((q) => q.batch === MAX_BATCH)!.tokensPerS),
     points: cal.points.map((p) => ({ batch: p.batch, context: r(p.context), tokens_per_s: r(p.tokensPerS) })),
     prefill_tokens_per_s: r(cal.prefill.tokensPerS),
     stability: cal.stability.verdict,

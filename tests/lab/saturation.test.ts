@@ -195,7 +195,8 @@ describe('closed loop on a live run (CPU backend)', () => {
   /** Runs 0.6 s at max batch 4; `feed` sends requests. Saturation over the whole run. */
   async function live(feed: (run: LabRun) => () => void) {
     const backend = new CpuBackend(model, { maxSequences: MAX_BATCH });
-    const store = new RunStore(1);
+    // Figures are not read here; the work model only has to exist.
+    const store = new RunStore(1, { work: { prefillS: () => 1e-3, decodeS: () => 1e-3 }, price: 1, slo: {}, durationS: 0.6 });
     const run = new LabRun(backend, 1, { maxBatch: MAX_BATCH, policy: 'fcfs', preemption: 'recompute', durationS: 0.6, flushMs: 50 }, (b) => store.add(b));
     run.start();
     const stop = feed(run);
