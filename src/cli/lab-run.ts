@@ -10,13 +10,13 @@ import { openModel, type OpenedModel } from './model-files.js';
 import type { Calibration } from '../lab/calibrate.js';
 import { runJson } from '../lab/export.js';
 import type { Figures } from '../lab/metrics.js';
-import { exportObject, runSession, startProblems, type SessionResult } from '../lab/session.js';
+import { calibrationBatch, exportObject, runSession, startProblems, type SessionResult } from '../lab/session.js';
 import { DEFAULT_PRESET, LAB_URL_KEYS, LIMITS, PRESETS, parseLabState, serializeLabState, type LabState } from '../lab/state.js';
 import { fmt } from '../lab/traffic.js';
 import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
 
-export const RUN_USAGE = `  run [--preset NAME] [--set KEY=VALUE ...] [--seconds S] [--out FILE] [--quiet]
+export const RUN_USAGE = `  run [--preset NAME] [--set KEY=VALUE ...] [--seconds S] [--calibration FILE] [--out FILE] [--quiet]
       Runs a lab experiment on this machine's GPU in Node (Dawn; SwiftShader where there is no GPU;
       the CPU reference with --set backend=cpu, or with backend=auto when no adapter is found):
       calibrates, offers the preset's traffic to the live engine for S seconds, prints the figures,
@@ -25,6 +25,9 @@ export const RUN_USAGE = `  run [--preset NAME] [--set KEY=VALUE ...] [--seconds
       --set KEY=VALUE a lab setting by its URL key (repeatable): ${LAB_URL_KEYS.filter((k) => k !== 'autoplay').join(', ')};
                       trace, checkpoint and tokenizer are file paths here
       --seconds S     run length (each half of a comparison), ${LIMITS.duration.min} to ${LIMITS.duration.max} (default: the preset's)
+      --calibration FILE
+                      reuses the calibration of a lab export (the page's Export JSON, or --out's):
+                      the same capacity, SLOs and traffic as that run, instead of measuring again
       --out FILE      writes the page's JSON export of the run
       --quiet         no progress on stderr`;
 
@@ -96,6 +99,25 @@ async function openFor(state: LabState, log: (s: string) => void): Promise<Opene
   }
 }
 
+/**
+ * The calibration of a lab export (or a bare calibration) from a JSON file, checked enough to use:
+ * the page's export carries it under `calibration`.
+ */
+export function readCalibration(path: string): Calibration {
+  if (!existsSync(path)) throw new UsageError(`--calibration ${path}: file not found`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--calibration ${path}: not JSON (${(e as Error).message})`);
+  }
+  const obj = json as Record<string, unknown> | null;
+  const cal = (obj && typeof obj === 'object' && 'calibration' in obj ? obj.calibration : obj) as Partial<Calibration> | null;
+  const missing = (['backend', 'maxBatch', 'device', 'stepTime', 'stability'] as const).filter((k) => !cal || typeof cal !== 'object' || cal[k] === undefined || cal[k] === null);
+  if (missing.length) throw new UsageError(`--calibration ${path}: no lab calibration in it (missing ${missing.join(', ')}); give a lab export (Export JSON on the page, or lab run --out)`);
+  return cal as Calibration;
+}
+
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
 const ms = (v: number) => (Number.isFinite(v) ? `${fmt(v)} ms` : 'n/a');
 
@@ -137,6 +159,7 @@ export async function runLabRun(argv: string[], deps: LabRunDeps = {}): Promise<
       set: { type: 'string', multiple: true },
       seconds: { type: 'string' },
       out: { type: 'string' },
+      calibration: { type: 'string' },
       quiet: { type: 'boolean' },
     },
   });
@@ -152,12 +175,20 @@ export async function runLabRun(argv: string[], deps: LabRunDeps = {}): Promise<
   const early = startProblems(state, { maxSequences: LIMITS.batch.max }, trace);
   if (early.length) throw new UsageError(early.join('; '));
   if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a file name');
+  const given = values.calibration !== undefined ? readCalibration(values.calibration) : undefined;
+  if (given && given.maxBatch < calibrationBatch(state)) {
+    throw new UsageError(`--calibration ${values.calibration}: it measured up to max batch ${given.maxBatch}; this run needs ${calibrationBatch(state)}`);
+  }
 
   const opened = await (deps.open ?? ((s: LabState) => openFor(s, log)))(state);
   const device = opened.backend.kind === 'gpu' ? `${opened.label} (Dawn)` : opened.label;
   log(`device: ${device}; model ${opened.model.source}\n`);
   try {
-    const result = await runSession(opened.backend, state, { calibration: deps.cache?.calibration, trace, onProgress: (l) => log(`${l}\n`) });
+    if (given && given.backend !== opened.backend.kind) {
+      throw new UsageError(`--calibration ${values.calibration}: it was measured on the ${given.backend} backend; this run is on ${opened.backend.kind}`);
+    }
+    if (given) log(`calibration from ${values.calibration}: ${given.stability.verdict}\n`);
+    const result = await runSession(opened.backend, state, { calibration: given ?? deps.cache?.calibration, trace, onProgress: (l) => log(`${l}\n`) });
     if (deps.cache) deps.cache.calibration = result.calibration;
     stdout(summary(state, result, device));
     if (values.out) {

@@ -1,6 +1,9 @@
 // `lab run`'s settings: presets, --set by URL key, --seconds, and every bad input refused before
 // the model is opened, with a message naming the option (the runs themselves:
 // tests/lab/presets.solo.test.ts).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.js';
 import { labRunState, runLabRun } from '../../src/cli/lab-run.js';
@@ -45,5 +48,22 @@ describe('lab run settings', () => {
     await expect(runLabRun(['--preset', 'compare', '--set', 'tenants=1'], neverOpen)).rejects.toThrow(/needs tenants ≥ 2/);
     await expect(runLabRun(['extra'], neverOpen)).rejects.toThrow(/run takes options only/);
     await expect(runLabRun(['--bogus'], neverOpen)).rejects.toThrow(/Unknown option '--bogus'/);
+  });
+
+  it('refuses a --calibration file that is missing, not JSON, holds no calibration, or measured too small a batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mx-cal-'));
+    const file = (name: string, text: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    };
+    const cal = { backend: 'gpu', maxBatch: 8, device: {}, stepTime: {}, stability: { verdict: '' } };
+    await expect(runLabRun(['--calibration', join(dir, 'none.json')], neverOpen)).rejects.toThrow(/--calibration .*none.json: file not found/);
+    await expect(runLabRun(['--calibration', file('bad.json', '{')], neverOpen)).rejects.toThrow(/--calibration .*bad.json: not JSON/);
+    await expect(runLabRun(['--calibration', file('other.json', '{"format":"x"}')], neverOpen)).rejects.toThrow(/no lab calibration in it \(missing backend, maxBatch, device, stepTime, stability\)/);
+    // pooled-8 runs at max batch 16: a calibration up to 8 cannot set its capacity; moving the run to batch 8 makes it usable.
+    const small = file('small.json', JSON.stringify({ format: 'multiplex-lab-run', calibration: cal }));
+    await expect(runLabRun(['--calibration', small], neverOpen)).rejects.toThrow(/measured up to max batch 8; this run needs 16/);
+    await expect(runLabRun(['--calibration', small, '--set', 'batch=8'], neverOpen)).rejects.toThrow(/the model must not be opened/);
   });
 });
