@@ -191,18 +191,31 @@ export interface SessionResult {
   alone?: RunOutcome;
 }
 
+/** Seconds of the plan's traffic a backend serves, untimed, before a run that reuses a calibration. */
+export const WARMUP_S = LIMITS.duration.min;
+const warmed = new WeakSet<Backend>();
+
 /** A whole experiment on `backend`: calibrate if needed, prepare, run (both halves of a comparison). */
 export async function runSession(backend: Backend, state: LabState, o: SessionOptions = {}): Promise<SessionResult> {
   const model = { vocabSize: backend.config.vocabSize, seqLen: backend.config.seqLen };
   const early = startProblems(state, { maxSequences: backend.maxSequences }, o.trace);
   if (early.length) throw new RangeError(`cannot start: ${early.join('; ')}`);
   let calibration = o.calibration;
+  let measured = false;
   if (!calibrationCovers(calibration, state, backend.kind)) {
     const maxBatch = calibrationBatch(state);
     o.onProgress?.(`calibrating up to max batch ${maxBatch}…`);
     calibration = await calibrate(backend, { ...o.calibrate, maxBatch });
+    measured = true;
   }
   o.onProgress?.(calibration.stability.verdict);
+  if (!measured && !warmed.has(backend)) {
+    // A reused calibration skips the steps that compile the backend's pipelines: run the plan's own
+    // traffic briefly first, so that compiling is not counted as serving.
+    o.onProgress?.(`warming up for ${WARMUP_S} s (compiling pipelines)…`);
+    await runPrepared(backend, prepareRun({ ...state, duration: WARMUP_S, mode: 'live' }, calibration, model, { trace: o.trace }), 0);
+  }
+  warmed.add(backend);
   if (state.mode !== 'compare') {
     const p = prepareRun(state, calibration, model, { trace: o.trace });
     o.onProgress?.(`${p.plan.description}; running ${state.duration} s…`);
