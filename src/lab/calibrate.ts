@@ -23,11 +23,25 @@
 // (a busy machine) give the upper median round of all: there the slowest is a stall as often as
 // the fastest is luck, and a stall taken for capacity would keep `overload` from overloading. The
 // result says how many rounds ran, their spread, whether they agreed, and which round was taken.
+//
+// Anchor: the rounds give the model's shape (relative costs of decode, prefill, context), not its
+// level: a round times a few steps of each shape (medians), while capacity is what the engine does
+// flat out, mean step times included. So calibration ends with a short saturated run of the real
+// Engine at maxBatch (the scheduler settings a LabRun uses: capacity.ts labScheduler), fed by a
+// closed loop that keeps at least 2 × maxBatch requests waiting, of the lab's reference request
+// shape (traffic.ts lengthsFor around REFERENCE_REQUEST, lognormal); after an untimed warm-up the
+// fitted model is scaled by factor = Σ (end − start) of the timed steps ÷ Σ its prediction of them,
+// so that it predicts their total exactly. The time limit keeps room for the anchor (its last step
+// may end past the limit by that one step).
+import { Engine } from '../engine/engine.js';
 import type { Backend, StepEntry } from '../model/backend.js';
 import type { StepRecord } from '../metrics/records.js';
+import { Rng } from '../ops/random.js';
 import { calibrateStepTime } from '../sim/calibrate.js';
-import type { CalibratedSpec } from '../sim/step-time.js';
-import { deviceFacts, labCapacityFromSpec, REFERENCE_REQUEST, type DeviceFacts } from './capacity.js';
+import { CalibratedModel, type CalibratedSpec } from '../sim/step-time.js';
+import { lengthSampler } from '../traffic/lengths.js';
+import { deviceFacts, labCapacityFromSpec, labScheduler, REFERENCE_REQUEST, type DeviceFacts } from './capacity.js';
+import { lengthsFor } from './traffic.js';
 
 /** One decode point: `batch` sequences decoding together at a mean context per sequence. */
 export interface CalibrationPoint {
@@ -69,6 +83,30 @@ export interface CalibrationRound {
   prefillMsPerToken: number;
   /** Work of the reference request (capacity.ts REFERENCE_REQUEST), ms: the slowest round has the most. */
   referenceWorkMs: number;
+  /** The anchor's measured time ÷ this round's fit's prediction of its steps (NaN until the anchor ran). */
+  anchorFactor: number;
+}
+
+/** The saturated run the fitted model's level is set from (see the file header). */
+export interface CalibrationAnchor {
+  /** Timed steps (after the warm-up). */
+  steps: number;
+  /** Σ (end − start) of the timed steps, s. */
+  seconds: number;
+  /** Σ the chosen round's fit's prediction of the same steps, s. */
+  predicted: number;
+  /** seconds ÷ predicted: what the chosen round's fit was multiplied by. */
+  factor: number;
+  /** Mean sequences per timed step. */
+  meanBatch: number;
+  /** Mean step time (seconds ÷ steps), ms. */
+  meanStepMs: number;
+  /** Timed steps that prefilled (a prompt chunk beside the decodes, or alone). */
+  prefillSteps: number;
+  /** Timed steps that ran maxBatch sequences with requests still waiting, as a fraction. */
+  fullFraction: number;
+  /** Wall seconds of the whole saturated run (warm-up included). */
+  wallSeconds: number;
 }
 
 export interface CalibrationStability {
@@ -80,6 +118,11 @@ export interface CalibrationStability {
   maxSeconds: number;
   /** max ÷ min − 1 over the last `agree` rounds (or all, when fewer ran), worse of the two figures. */
   spread: number;
+  /**
+   * The same over the rounds' figures each times its anchorFactor: how far the rounds disagree on
+   * the model's shape once the anchor sets its level (reported; the stopping rule uses `spread`).
+   */
+  anchoredSpread: number;
   /** Index into `rounds` of the round whose fit is used (stable: the slowest of the last `agree`; else the upper median of all). */
   chosen: number;
   /** One sentence: how the estimate was reached. */
@@ -91,8 +134,13 @@ export interface Calibration {
   maxBatch: number;
   /** The backend's facts the lab's scheduler settings follow from (capacity.ts labScheduler). */
   device: DeviceFacts;
-  /** The fitted step-time model of the chosen round (its fit statistics included). */
+  /** The chosen round's fitted step-time model times the anchor's factor (the round's fit statistics kept). */
   stepTime: CalibratedSpec;
+  /**
+   * The saturated run that set stepTime's level. Absent in calibrations made before it existed
+   * (a lab export read back from a file): their stepTime is the chosen round's fit as it was.
+   */
+  anchor?: CalibrationAnchor;
   /** The chosen round's short-context decode points (what batching buys, per batch size). */
   points: CalibrationPoint[];
   /** Full-chunk prefill of the chosen round, from its fit. */
@@ -116,14 +164,17 @@ export interface CalibrateOptions {
   /** Rounds that must agree (default 3), within this fraction (default 0.05). */
   agree?: number;
   tolerance?: number;
-  /** No round starts that would end past this many seconds from the start (default 20). */
+  /** No round starts that would end, with the anchor after it, past this many seconds from the start (default 20). */
   maxSeconds?: number;
+  /** Timed seconds of the anchor's saturated run (default 2), after `anchorWarmupSeconds` untimed (default 0.5). */
+  anchorSeconds?: number;
+  anchorWarmupSeconds?: number;
   /** Milliseconds clock (default performance.now); tests drive a fake backend's time with it. */
   now?: () => number;
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 20 } as const;
+export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 20, anchorSeconds: 2, anchorWarmupSeconds: 0.5 } as const;
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -345,6 +396,93 @@ async function warmUp(backend: Backend, o: RoundSettings): Promise<void> {
   }
 }
 
+export interface SaturatedRunOptions {
+  maxBatch: number;
+  /** Timed seconds: steps that start before warm-up + seconds are timed. */
+  seconds: number;
+  /** Untimed seconds first (pipelines of new shapes, the batch filling up). */
+  warmupSeconds: number;
+  /** Milliseconds clock. */
+  now: () => number;
+  /** Seed of the requests' lengths (default 1). */
+  seed?: number;
+}
+
+export interface SaturatedRun {
+  /** The timed steps, in run order (seconds on the run's clock). */
+  steps: StepRecord[];
+  /** Wall seconds of the whole run (warm-up included). */
+  wallSeconds: number;
+  /** Requests submitted. */
+  submitted: number;
+}
+
+/**
+ * The Engine on `backend` flat out at max batch: the scheduler settings a LabRun uses
+ * (labScheduler, fcfs, recompute), a closed loop that before every step tops the queue up to
+ * 2 × maxBatch waiting plus the batch's free slots, requests of the lab's reference lengths
+ * (lengthsFor(REFERENCE_REQUEST), seeded), no EOS. Every request is aborted at the end, so the
+ * backend's sequences are free again. Throws when a request is not queued.
+ */
+export async function saturatedRun(backend: Backend, o: SaturatedRunOptions): Promise<SaturatedRun> {
+  const c = backend.config;
+  const sched = labScheduler(deviceFacts(backend), o.maxBatch);
+  const t0 = o.now();
+  const engine = new Engine(backend, {
+    scheduler: { ...sched, policy: 'fcfs', preemption: 'recompute' },
+    clock: { now: () => (o.now() - t0) / 1000 },
+    stopAtEos: false,
+  });
+  const lengths = lengthSampler(lengthsFor(REFERENCE_REQUEST, c.seqLen));
+  const rng = new Rng(o.seed ?? 1);
+  const waiting = 2 * o.maxBatch;
+  const ids: number[] = [];
+  const s = engine.scheduler;
+  const steps: StepRecord[] = [];
+  const warmEnd = o.warmupSeconds;
+  const end = o.warmupSeconds + o.seconds;
+  try {
+    for (;;) {
+      while (s.queueDepth < waiting + Math.max(0, o.maxBatch - s.runningCount)) {
+        lengths.next(rng);
+        const n = ids.length;
+        const prompt = Array.from({ length: Math.max(1, lengths.prompt) }, (_, i) => 3 + (((n + 1) * 7919 + i * 31) % (c.vocabSize - 3)));
+        const r = engine.submit({ prompt, maxOutputTokens: Math.max(1, lengths.output) });
+        if (!r.accepted) throw new Error(`calibrate: the saturated run's request ${n} (${prompt.length} prompt, ${lengths.output} output tokens) was not queued: ${r.message}`);
+        r.done.catch(() => {});
+        ids.push(r.id);
+      }
+      const at = engine.clock.now();
+      if (at >= end) break;
+      const rec = await engine.step();
+      if (rec && rec.start >= warmEnd) steps.push(rec);
+    }
+  } finally {
+    for (const id of ids) engine.abort(id);
+  }
+  return { steps, wallSeconds: (o.now() - t0) / 1000, submitted: ids.length };
+}
+
+/** Σ (end − start) of `steps` and Σ the model's prediction of their shapes, s. */
+export function actualAndPredicted(steps: readonly StepRecord[], spec: CalibratedSpec): { actual: number; predicted: number } {
+  const m = new CalibratedModel({ ...spec, noise: undefined });
+  let actual = 0;
+  let predicted = 0;
+  for (const x of steps) {
+    actual += x.end - x.start;
+    predicted += m.shapeTime({ batchSize: x.batchSize, decodeTokens: x.decodeTokens, prefillTokens: x.prefillTokens, contextTokens: x.contextTokens, attendedPairs: x.contextTokens });
+  }
+  return { actual, predicted };
+}
+
+/** `spec` with every coefficient times `factor` (its prediction of every shape times factor, above the floor). */
+export function scaleSpec(spec: CalibratedSpec, factor: number): CalibratedSpec {
+  const out: CalibratedSpec = { ...spec, a: spec.a * factor, b: spec.b * factor, c: spec.c * factor, d: spec.d * factor };
+  if (spec.e !== undefined) out.e = spec.e * factor;
+  if (spec.fit) out.fit = { ...spec.fit, source: `${spec.fit.source ?? 'lab calibration'}, anchored × ${factor.toFixed(3)}` };
+  return out;
+}
+
 /**
  * Calibrates `backend` for runs up to `maxBatch` (see the file header). Throws when maxBatch does
  * not fit the backend or the context is too short to measure in.
@@ -389,6 +527,9 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
     now,
   };
   const facts = deviceFacts(backend);
+  const anchorSeconds = options.anchorSeconds ?? D.anchorSeconds;
+  const anchorWarmup = options.anchorWarmupSeconds ?? D.anchorWarmupSeconds;
+  if (!(anchorSeconds > 0 && anchorWarmup >= 0)) throw new RangeError(`calibrate: anchorSeconds must be > 0 and anchorWarmupSeconds >= 0, got ${anchorSeconds}, ${anchorWarmup}`);
 
   const t0 = now();
   options.onProgress?.(0, agree, 'warming up (compiling pipelines)');
@@ -411,6 +552,7 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
       decodeMsPerToken: 1000 * cap.decodeS(REFERENCE_REQUEST.prompt, REFERENCE_REQUEST.output),
       prefillMsPerToken: (1000 * cap.prefillS(cap.scheduler.maxPrefillChunk)) / cap.scheduler.maxPrefillChunk,
       referenceWorkMs: 1000 * cap.workS(REFERENCE_REQUEST.prompt, REFERENCE_REQUEST.output),
+      anchorFactor: NaN,
     });
     const last = rounds.slice(-agree);
     if (last.length === agree && Math.max(spreadOf(last.map((r) => r.decodeMsPerToken)), spreadOf(last.map((r) => r.prefillMsPerToken))) <= tolerance) {
@@ -419,7 +561,7 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
     }
     const elapsed = (now() - t0) / 1000;
     const slowestRound = Math.max(...rounds.map((r) => r.seconds));
-    if (elapsed + slowestRound > maxSeconds) break;
+    if (elapsed + slowestRound + anchorWarmup + anchorSeconds > maxSeconds) break;
   }
 
   const window = rounds.slice(-agree);
@@ -434,26 +576,56 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
     const byWork = rounds.map((_, i) => i).sort((i, j) => rounds[i]!.referenceWorkMs - rounds[j]!.referenceWorkMs);
     chosen = byWork[Math.floor(byWork.length / 2)]!;
   }
+  // The anchor: the engine flat out sets the level of the chosen round's fit.
+  options.onProgress?.(rounds.length, rounds.length + 1, `anchor: the engine saturated at max batch ${maxBatch} for ${anchorSeconds} s`);
+  const sat = await saturatedRun(backend, { maxBatch, seconds: anchorSeconds, warmupSeconds: anchorWarmup, now });
+  if (sat.steps.length === 0) throw new Error(`calibrate: the saturated run at max batch ${maxBatch} timed no step in ${anchorSeconds} s`);
+  for (const r of rounds) {
+    const ap = actualAndPredicted(sat.steps, r.stepTime);
+    r.anchorFactor = ap.actual / ap.predicted;
+  }
+  const pick = rounds[chosen]!;
+  const ap = actualAndPredicted(sat.steps, pick.stepTime);
+  const factor = ap.actual / ap.predicted;
+  const n = sat.steps.length;
+  const anchor: CalibrationAnchor = {
+    steps: n,
+    seconds: ap.actual,
+    predicted: ap.predicted,
+    factor,
+    meanBatch: sat.steps.reduce((a, x) => a + x.batchSize, 0) / n,
+    meanStepMs: (1000 * ap.actual) / n,
+    prefillSteps: sat.steps.filter((x) => x.prefillTokens > 0).length,
+    fullFraction: sat.steps.filter((x) => x.batchSize === maxBatch && x.queueDepth > 0).length / n,
+    wallSeconds: sat.wallSeconds,
+  };
+  const anchored = (f: (r: CalibrationRound) => number) => window.map((r) => f(r) * r.anchorFactor);
+  const anchoredSpread = Math.max(spreadOf(anchored((r) => r.decodeMsPerToken)), spreadOf(anchored((r) => r.prefillMsPerToken)));
+  const stepTime = scaleSpec(pick.stepTime, factor);
+
   const seconds = (now() - t0) / 1000;
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const level =
+    ` Level from the engine saturated at max batch ${maxBatch}: ${n} steps (mean batch ${anchor.meanBatch.toFixed(1)}, ${anchor.meanStepMs.toFixed(1)} ms each) ` +
+    `took ${factor.toFixed(2)}× the round's prediction, so its model was scaled by that (anchored, the last ${window.length} spread ${pct(anchoredSpread)}).`;
   const verdict = stable
-    ? `${rounds.length} rounds in ${seconds.toFixed(1)} s; the last ${agree} agreed within ${pct(tolerance)} (spread ${pct(spread)}); capacity from the slowest of them (round ${chosen + 1}).`
+    ? `${rounds.length} rounds in ${seconds.toFixed(1)} s; the last ${agree} agreed within ${pct(tolerance)} (spread ${pct(spread)}); the model's shape from the slowest of them (round ${chosen + 1}).${level}`
     : `Not stable: ${rounds.length} round${rounds.length === 1 ? '' : 's'} in ${seconds.toFixed(1)} s reached the ${maxSeconds} s limit without ${agree} agreeing within ${pct(tolerance)} ` +
-      `(the last ${window.length} spread ${pct(spread)}); capacity from the median round (round ${chosen + 1}), so loads may be off by that much on this device.`;
-  options.onProgress?.(rounds.length, rounds.length, 'done');
-  const pick = rounds[chosen]!;
-  const capChosen = labCapacityFromSpec(pick.stepTime, facts, maxBatch, 1);
+      `(the last ${window.length} spread ${pct(spread)}); the model's shape from the median round (round ${chosen + 1}).${level}`;
+  options.onProgress?.(rounds.length + 1, rounds.length + 1, 'done');
+  const capChosen = labCapacityFromSpec(stepTime, facts, maxBatch, 1);
   const C = capChosen.scheduler.maxPrefillChunk;
   const prefillMs = 1000 * capChosen.prefillS(C);
   return {
     backend: backend.kind,
     maxBatch,
     device: facts,
-    stepTime: pick.stepTime,
+    stepTime,
+    anchor,
     points: pick.points,
     prefill: { chunk: C, tokensPerS: (C * 1000) / prefillMs, msPerStep: prefillMs },
     rounds,
-    stability: { stable, rounds: rounds.length, agree, tolerance, maxSeconds, spread, chosen, verdict },
+    stability: { stable, rounds: rounds.length, agree, tolerance, maxSeconds, spread, anchoredSpread, chosen, verdict },
     seconds,
   };
 }

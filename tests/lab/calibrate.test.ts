@@ -1,8 +1,19 @@
 // Calibration on a fake backend whose step times the test sets (tests/lab/fake-backend.ts): the
 // fit recovers the step-time model, and the stopping rule stops when rounds agree, runs to the
-// time limit when they do not (and says so), and takes the slowest of the agreeing rounds.
+// time limit when they do not (and says so), and takes the slowest of the agreeing rounds; the
+// anchor (a saturated run of the Engine) sets the fitted model's level to the engine's own steps.
 import { describe, expect, it } from 'vitest';
-import { CALIBRATION_DEFAULTS, calibrate, calibrationBatches, spreadOf, tokensPerSAt, type Calibration } from '../../src/lab/calibrate.js';
+import {
+  CALIBRATION_DEFAULTS,
+  actualAndPredicted,
+  calibrate,
+  calibrationBatches,
+  saturatedRun,
+  scaleSpec,
+  spreadOf,
+  tokensPerSAt,
+  type Calibration,
+} from '../../src/lab/calibrate.js';
 import { labCapacity } from '../../src/lab/capacity.js';
 import { FakeBackend, SWIFTSHADER_LIKE } from './fake-backend.js';
 
@@ -64,17 +75,22 @@ describe('lab calibration', () => {
     expect(over).toMatchObject({ stable: true, rounds: 5 });
   });
 
-  it('takes the slowest of the agreeing rounds (conservative)', async () => {
+  it('takes the slowest of the agreeing rounds, and the anchor sets its level', async () => {
     const { cal } = await calibrateWith([1, 1.03, 1]);
     expect(cal.stability.chosen).toBe(1);
     const slow = cal.rounds[1]!;
     expect(Math.max(...cal.rounds.map((r) => r.referenceWorkMs))).toBe(slow.referenceWorkMs);
-    expect(cal.stepTime).toEqual(slow.stepTime);
     expect(cal.stability.spread).toBeCloseTo(0.03, 6);
-    // The capacity follows the chosen round: its work is 3% more than the other rounds'.
-    const cap = labCapacity(cal, 16);
-    expect(1000 * cap.workS(16, 32)).toBeCloseTo(slow.referenceWorkMs, 9);
     expect(slow.referenceWorkMs / cal.rounds[0]!.referenceWorkMs).toBeCloseTo(1.03, 6);
+    // The anchor ran at the device's speed (factor 1, as rounds 1 and 3): the slow round's fit
+    // is scaled back to it, and the capacity is the device's, not the slow round's.
+    expect(cal.anchor!.factor).toBeCloseTo(1 / 1.03, 9);
+    expect(cal.stepTime).toEqual(scaleSpec(slow.stepTime, cal.anchor!.factor));
+    expect(cal.rounds.map((r) => r.anchorFactor)).toEqual([expect.closeTo(1, 9), expect.closeTo(1 / 1.03, 9), expect.closeTo(1, 9)]);
+    const cap = labCapacity(cal, 16);
+    expect(1000 * cap.workS(16, 32)).toBeCloseTo(cal.rounds[0]!.referenceWorkMs, 6);
+    // Anchored, the rounds agree exactly on the shape (it is the same here).
+    expect(cal.stability.anchoredSpread).toBeCloseTo(0, 9);
   });
 
   it('on a noisy device runs to the time limit, says so, and takes the median round', async () => {
@@ -91,13 +107,15 @@ describe('lab calibration', () => {
     const st = c2.stability;
     expect(st.stable).toBe(false);
     expect(st.maxSeconds).toBe(CALIBRATION_DEFAULTS.maxSeconds);
-    expect(c2.seconds).toBeLessThanOrEqual(20);
-    // One more round would have passed the limit.
-    expect(c2.seconds + Math.max(...c2.rounds.map((r) => r.seconds))).toBeGreaterThan(20);
+    // The anchor's last step may end past the limit, by that one step at most.
+    expect(c2.seconds).toBeLessThanOrEqual(20 + c2.anchor!.meanStepMs / 1000);
+    // One more round, with the anchor after it, would have passed the limit.
+    const anchorS = CALIBRATION_DEFAULTS.anchorWarmupSeconds + CALIBRATION_DEFAULTS.anchorSeconds;
+    expect(c2.seconds - c2.anchor!.wallSeconds + Math.max(...c2.rounds.map((r) => r.seconds)) + anchorS).toBeGreaterThan(20);
     expect(st.rounds).toBeGreaterThan(3);
     expect(st.spread).toBeCloseTo(0.2, 6);
     expect(st.verdict).toMatch(/^Not stable: \d+ rounds in .* s reached the 20 s limit without 3 agreeing within 5.0% \(the last 3 spread 20.0%\)/);
-    expect(st.verdict).toMatch(/capacity from the median round/);
+    expect(st.verdict).toMatch(/the model's shape from the median round/);
     // Not the slowest (a stall would be taken for capacity): the upper median of all rounds, here
     // one of the slow ones since they are half.
     const works = c2.rounds.map((r) => r.referenceWorkMs).sort((x, y) => x - y);
@@ -136,5 +154,69 @@ describe('lab calibration', () => {
   it('measures spread as max ÷ min − 1', () => {
     expect(spreadOf([1])).toBe(0);
     expect(spreadOf([2, 2.1, 2.05])).toBeCloseTo(0.05, 12);
+  });
+});
+
+describe('anchor: the engine saturated', () => {
+  it('sets the level so the model predicts a saturated closed loop within 3%, where the rounds\' fit does not', async () => {
+    // Mixed steps (decodes beside a prompt) cost 1.6× the linear model: the rounds measure only a
+    // few of them, the saturated engine runs one every other step or so.
+    const fake = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
+    fake.mixedFactor = 1.6;
+    const cal = await calibrate(fake, { maxBatch: 16, now: fake.now });
+    const a = cal.anchor!;
+    expect(a.steps).toBeGreaterThan(30);
+    expect(a.meanBatch).toBeGreaterThan(15.5);
+    expect(a.fullFraction).toBeGreaterThanOrEqual(0.95);
+    expect(a.prefillSteps).toBeGreaterThan(0.2 * a.steps);
+    expect(a.factor).toBeCloseTo(a.seconds / a.predicted, 12);
+    expect(a.meanStepMs).toBeCloseTo((1000 * a.seconds) / a.steps, 9);
+    expect(fake.sequences).toBe(0); // every sequence freed
+    expect(cal.stability.verdict).toMatch(new RegExp(`Level from the engine saturated at max batch 16: ${a.steps} steps \\(mean batch \\d+\\.\\d, [\\d.]+ ms each\\) took ${a.factor.toFixed(2)}× the round's prediction`));
+
+    // A fresh closed loop (other request lengths): the anchored model predicts its total within
+    // 3%, the chosen round's fit alone under-predicts it by more.
+    const fresh = await saturatedRun(fake, { maxBatch: 16, seconds: 3, warmupSeconds: 0.5, now: fake.now, seed: 7 });
+    const anchored = actualAndPredicted(fresh.steps, cal.stepTime);
+    const fitted = actualAndPredicted(fresh.steps, cal.rounds[cal.stability.chosen]!.stepTime);
+    expect(Math.abs(anchored.actual / anchored.predicted - 1)).toBeLessThan(0.03);
+    expect(fitted.actual / fitted.predicted).toBeGreaterThan(1.03);
+    expect(a.factor).toBeGreaterThan(1.03);
+    // Without the extra cost the fit is already right and the anchor leaves it alone.
+    const plain = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
+    expect((await calibrate(plain, { maxBatch: 16, now: plain.now })).anchor!.factor).toBeCloseTo(1, 9);
+  });
+
+  it('keeps 2 × max batch waiting, times only after the warm-up, and frees the sequences', async () => {
+    const fake = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 8 });
+    const r = await saturatedRun(fake, { maxBatch: 8, seconds: 1, warmupSeconds: 0.25, now: fake.now });
+    expect(r.steps.length).toBeGreaterThan(10);
+    expect(Math.min(...r.steps.map((s) => s.start))).toBeGreaterThanOrEqual(0.25);
+    expect(Math.max(...r.steps.map((s) => s.start))).toBeLessThan(1.25);
+    for (const s of r.steps) {
+      expect(s.batchSize).toBe(8);
+      expect(s.queueDepth).toBeGreaterThanOrEqual(16);
+    }
+    expect(r.wallSeconds).toBeGreaterThanOrEqual(1.25);
+    expect(fake.sequences).toBe(0);
+  });
+
+  it('reserves the anchor\'s time inside the limit', async () => {
+    // Rounds alternate speeds so they never agree: calibration runs to the limit, anchor included.
+    const fake = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
+    const cal = await calibrate(fake, {
+      maxBatch: 16,
+      now: fake.now,
+      maxSeconds: 12,
+      anchorSeconds: 3,
+      onProgress: (_d, _t, what) => {
+        const m = /^round (\d+):/.exec(what);
+        if (m) fake.factor = Number(m[1]) % 2 ? 1 : 1.3;
+      },
+    });
+    expect(cal.stability.stable).toBe(false);
+    expect(cal.anchor!.wallSeconds).toBeGreaterThanOrEqual(3.5);
+    expect(cal.seconds).toBeLessThanOrEqual(12 + cal.anchor!.meanStepMs / 1000);
+    await expect(calibrate(fake, { maxBatch: 16, now: fake.now, anchorSeconds: 0 })).rejects.toThrow(/anchorSeconds must be > 0/);
   });
 });

@@ -1,6 +1,7 @@
 // A Backend whose step times the test sets: each step advances a fake millisecond clock by the
 // calibrated model's time of the step's shape (a + b·decode + c·prefill + d·context + e·[prefill],
-// seconds) times `factor`. No arithmetic is done on tokens. It checks what a real backend would
+// seconds) times `factor`, and times `mixedFactor` for a step that decodes and prefills together
+// (a cost the linear model cannot fit). No arithmetic is done on tokens. It checks what a real backend would
 // refuse: unknown sequences, more sequences than maxSequences, positions past the context.
 import type { Backend, StepEntry, StepResult } from '../../src/model/backend.js';
 import type { ModelConfig } from '../../src/model/config.js';
@@ -23,6 +24,8 @@ export class FakeBackend implements Backend {
   ms = 0;
   /** Multiplies every step's time (a test changes it between rounds). */
   factor = 1;
+  /** Multiplies the time of steps with both decodes and prompt tokens (default 1). */
+  mixedFactor = 1;
   steps = 0;
   private readonly lengths = new Map<number, number>();
   private nextSeq = 1;
@@ -50,6 +53,11 @@ export class FakeBackend implements Backend {
     this.lengths.delete(seq);
   }
 
+  /** Sequences alive now. */
+  get sequences(): number {
+    return this.lengths.size;
+  }
+
   length(seq: number): number {
     const n = this.lengths.get(seq);
     if (n === undefined) throw new Error(`fake backend: unknown sequence ${seq}`);
@@ -75,7 +83,8 @@ export class FakeBackend implements Backend {
       context += after;
       this.lengths.set(e.seq, after);
     }
-    this.ms += 1000 * this.factor * this.shapeSeconds(decode, prefill, context);
+    const mixed = decode > 0 && prefill > 0 ? this.mixedFactor : 1;
+    this.ms += 1000 * this.factor * mixed * this.shapeSeconds(decode, prefill, context);
     this.steps++;
     return { next: new Uint32Array(entries.length).fill(5) };
   }
