@@ -145,7 +145,7 @@ export function summary(state: LabState, r: SessionResult, device: string): stri
   if (r.alone && r.comparison) {
     lines.push('', `alone (1 tenant):`, ...figureLines(r.alone.whole).map((l) => `  ${l}`), '', `pooled (${state.tenants} tenants):`);
   } else lines.push('', 'whole run:');
-  lines.push(...figureLines(r.outcome.whole).map((l) => `  ${l}`));
+  lines.push(...figureLines(r.outcome.whole).map((l) => `  ${l}`), `calibration check: ${r.outcome.drift.sentence}`);
   return `${lines.join('\n')}\n`;
 }
 

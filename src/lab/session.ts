@@ -18,6 +18,7 @@ import { LIMITS, loadBatchOf, priceLabel, serializeLabState, type LabState } fro
 import { Replayer, tenantSchedule } from './tenant-traffic.js';
 import { fmt, generatedPlan, lengthsFor, sloSeconds, tracePlan, type ModelShape, type TrafficPlan } from './traffic.js';
 import { meanLengths } from '../traffic/lengths.js';
+import { StepDrift, type DriftVerdict } from './drift.js';
 
 /** The largest max batch a state's run and its load basis need calibrated. */
 export function calibrationBatch(state: Pick<LabState, 'batch' | 'loadBatch'>): number {
@@ -117,6 +118,8 @@ export interface RunOutcome {
   store: RunStore;
   /** The store's whole-run figures. */
   whole: Figures;
+  /** The run's steps against the calibrated model: whether the calibration held (drift.ts). */
+  drift: DriftVerdict;
 }
 
 /** The page's comparison (lab-controller Comparison): one tenant alone, then all pooled. */
@@ -146,7 +149,9 @@ export async function runPrepared(backend: Backend, p: PreparedRun, run = 1): Pr
     for (const r of replayers) r.stop();
   }
   if (store.error) throw new Error(`the engine stopped: ${store.error}`);
-  return { prepared: p, info: lab.info, store, whole: store.runFigures() };
+  const drift = new StepDrift(p.capacity.spec);
+  drift.add(store.steps);
+  return { prepared: p, info: lab.info, store, whole: store.runFigures(), drift: drift.verdict() };
 }
 
 /** The page's JSON export of a run (export.ts runJson takes it). */
@@ -167,7 +172,7 @@ export function exportObject(o: {
     device: o.device,
     calibration,
     engine: r.info,
-    notes: runNotes(r.prepared, calibration, r.info.timing),
+    notes: [...runNotes(r.prepared, calibration, r.info.timing), `Calibration check: ${r.drift.sentence}`],
     ...storeExport(r.store),
   };
   if (o.comparison) out.comparison = o.comparison;

@@ -21,6 +21,7 @@ import { RunStore, type Figures, type LabSeries } from '../lab/metrics.js';
 import { calibrationBatch, calibrationCovers, figureOptionsFor, prepareRun, sloFor, type Comparison, type PreparedRun } from '../lab/session.js';
 import { labCapacity } from '../lab/capacity.js';
 import { tenantDemand, type TenantDemand } from '../lab/demand.js';
+import { StepDrift, type DriftVerdict } from '../lab/drift.js';
 import { labModelSource } from './lab-model.js';
 
 export type LabPhase = 'loading' | 'calibrating' | 'ready' | 'running' | 'paused' | 'done' | 'error';
@@ -73,6 +74,8 @@ export class LabController implements ReactiveController {
   prepared?: PreparedRun;
   /** Each tenant's offered demand over the current run, in the chart's buckets (demand.ts). */
   demand?: TenantDemand;
+  /** The current run's steps against the calibrated model (drift.ts): whether the calibration still holds. */
+  drift?: DriftVerdict;
   /** State the current run was started with. */
   runState?: LabState;
   trace?: Trace;
@@ -86,6 +89,8 @@ export class LabController implements ReactiveController {
   private lastRead = 0;
   private computeTimer?: ReturnType<typeof setTimeout>;
   private loadedKey = '';
+  private stepDrift?: StepDrift;
+  private driftSeen = 0;
 
   constructor(private readonly host: ReactiveControllerHost) {
     host.addController(this);
@@ -245,6 +250,9 @@ export class LabController implements ReactiveController {
       );
       this.store = new RunStore(this.runInfo.run, { ...figureOptionsFor(prepared), durationS: state.duration });
       this.demand = tenantDemand(plan.specs, prepared.capacity, state.duration, this.store.interval);
+      this.stepDrift = new StepDrift(prepared.capacity.spec);
+      this.driftSeen = 0;
+      this.drift = undefined;
       await Promise.all(
         handles.map(async (t, i) => {
           const ch = new MessageChannel();
@@ -308,6 +316,11 @@ export class LabController implements ReactiveController {
     this.window = store.windowFigures();
     this.whole = store.runFigures();
     this.series = store.series();
+    if (this.stepDrift) {
+      this.stepDrift.add(store.steps.slice(this.driftSeen));
+      this.driftSeen = store.steps.length;
+      this.drift = this.stepDrift.verdict();
+    }
     this.update();
   }
 
@@ -341,6 +354,8 @@ export class LabController implements ReactiveController {
     this.runInfo = undefined;
     this.prepared = undefined;
     this.demand = undefined;
+    this.stepDrift = undefined;
+    this.drift = undefined;
     if (this.phase !== 'error' || this.info) this.phase = this.calibration ? 'ready' : this.phase;
     this.error = '';
     this.update();

@@ -27,6 +27,7 @@ import {
 import { WINDOW_S, type Figures } from '../lab/metrics.js';
 import { runJson, seriesCsv } from '../lab/export.js';
 import { exportObject } from '../lab/session.js';
+import { StepDrift } from '../lab/drift.js';
 import { download } from './download.js';
 import { fmt } from '../lab/traffic.js';
 
@@ -153,9 +154,11 @@ export class MxLabView extends LitElement {
       return;
     }
     if (!l.store || !l.prepared || !l.runInfo || !l.calibration) return;
+    const drift = new StepDrift(l.prepared.capacity.spec);
+    drift.add(l.store.steps);
     const text = runJson(
       exportObject({
-        outcome: { prepared: l.prepared, info: l.runInfo, store: l.store, whole: l.store.runFigures() },
+        outcome: { prepared: l.prepared, info: l.runInfo, store: l.store, whole: l.store.runFigures(), drift: drift.verdict() },
         calibration: l.calibration,
         device: l.info ?? null,
         comparison: l.compare,
@@ -260,6 +263,7 @@ export class MxLabView extends LitElement {
       ${changed ? html`<div class="warn">Settings changed: press “Run again” to start a run with them (price and SLO changes apply at once).</div>` : nothing}
       ${plan ? html`<div class="muted" id="plan">${plan.description}.${plan.scaling ? html` Trace scaling: <span id="scaling">${plan.scaling.text}</span>.` : nothing}</div>` : nothing}
       ${this.renderOverload()}
+      ${l.drift && !l.drift.ok && l.drift.steps >= 50 ? html`<div class="warn" id="drift">${l.drift.sentence}</div>` : nothing}
       ${l.store && l.store.rejectReasons.size
         ? html`<div class="warn">Rejected: ${[...l.store.rejectReasons].map(([r, n]) => `${n} (${r})`).join(', ')}</div>`
         : nothing}
