@@ -166,7 +166,7 @@ export interface CalibrateOptions {
   tolerance?: number;
   /** No round starts that would end, with the anchor after it, past this many seconds from the start (default 20). */
   maxSeconds?: number;
-  /** Timed seconds of the anchor's saturated run (default 2), after `anchorWarmupSeconds` untimed (default 0.5). */
+  /** Timed seconds of the anchor's saturated run (default 4: the anchor sets the level, so it gets the steps to average out step-to-step noise), after `anchorWarmupSeconds` untimed (default 0.5). */
   anchorSeconds?: number;
   anchorWarmupSeconds?: number;
   /** Milliseconds clock (default performance.now); tests drive a fake backend's time with it. */
@@ -174,7 +174,7 @@ export interface CalibrateOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 20, anchorSeconds: 2, anchorWarmupSeconds: 0.5 } as const;
+export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 20, anchorSeconds: 4, anchorWarmupSeconds: 0.5 } as const;
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
