@@ -10,7 +10,7 @@ import { openModel, type OpenedModel } from './model-files.js';
 import type { Calibration } from '../lab/calibrate.js';
 import { runJson } from '../lab/export.js';
 import type { Figures } from '../lab/metrics.js';
-import { calibrationBatch, exportObject, runSession, startProblems, type SessionResult } from '../lab/session.js';
+import { anchorBatches, calibrationBatch, calibrationCovers, exportObject, runSession, startProblems, type SessionResult } from '../lab/session.js';
 import { DEFAULT_PRESET, LAB_URL_KEYS, LIMITS, PRESETS, parseLabState, serializeLabState, type LabState } from '../lab/state.js';
 import { fmt } from '../lab/traffic.js';
 import { parseTraceAuto } from '../traffic/auto.js';
@@ -176,8 +176,11 @@ export async function runLabRun(argv: string[], deps: LabRunDeps = {}): Promise<
   if (early.length) throw new UsageError(early.join('; '));
   if (values.out !== undefined && values.out.trim() === '') throw new UsageError('--out needs a file name');
   const given = values.calibration !== undefined ? readCalibration(values.calibration) : undefined;
-  if (given && given.maxBatch < calibrationBatch(state)) {
-    throw new UsageError(`--calibration ${values.calibration}: it measured up to max batch ${given.maxBatch}; this run needs ${calibrationBatch(state)}`);
+  if (given && !calibrationCovers(given, state)) {
+    const g: Calibration = given;
+    const has = [g.maxBatch, ...(g.anchors ?? []).map((a) => a.batch)].sort((x, y) => x - y).join(', ');
+    const needs = [...anchorBatches(state), calibrationBatch(state)].join(', ');
+    throw new UsageError(`--calibration ${values.calibration}: it measured up to max batch ${g.maxBatch} (levels at max batch ${has}); this run needs max batch ${needs}`);
   }
 
   const opened = await (deps.open ?? ((s: LabState) => openFor(s, log)))(state);

@@ -141,6 +141,12 @@ export interface Calibration {
    * (a lab export read back from a file): their stepTime is the chosen round's fit as it was.
    */
   anchor?: CalibrationAnchor;
+  /**
+   * Saturated runs at other max batches a session will run (CalibrateOptions.anchorBatches): a
+   * run at `batch` uses stepTime × its factor (specAt), so its level is measured at its own batch,
+   * not carried over from maxBatch's. `factor` here is relative to stepTime.
+   */
+  anchors?: (CalibrationAnchor & { batch: number })[];
   /** The chosen round's short-context decode points (what batching buys, per batch size). */
   points: CalibrationPoint[];
   /** Full-chunk prefill of the chosen round, from its fit. */
@@ -169,6 +175,8 @@ export interface CalibrateOptions {
   /** Timed seconds of the anchor's saturated run (default 4: the anchor sets the level, so it gets the steps to average out step-to-step noise), after `anchorWarmupSeconds` untimed (default 0.5). */
   anchorSeconds?: number;
   anchorWarmupSeconds?: number;
+  /** Other max batches (below maxBatch) to anchor as well, each with its own saturated run (within maxSeconds). */
+  anchorBatches?: readonly number[];
   /** Milliseconds clock (default performance.now); tests drive a fake backend's time with it. */
   now?: () => number;
   onProgress?: (done: number, total: number, what: string) => void;
@@ -476,6 +484,17 @@ export function actualAndPredicted(steps: readonly StepRecord[], spec: Calibrate
 }
 
 /** `spec` with every coefficient times `factor` (its prediction of every shape times factor, above the floor). */
+/** Whether a run at max batch `batch` has a measured level in `cal` (its maxBatch, or one of its extra anchors). */
+export function anchoredAt(cal: Calibration, batch: number): boolean {
+  return batch === cal.maxBatch || (cal.anchors ?? []).some((a) => a.batch === batch);
+}
+
+/** The step-time model for runs at max batch `batch`: stepTime, times that batch's own anchor factor when it has one. */
+export function specAt(cal: Calibration, batch: number): CalibratedSpec {
+  const a = (cal.anchors ?? []).find((x) => x.batch === batch);
+  return a ? scaleSpec(cal.stepTime, a.factor) : cal.stepTime;
+}
+
 export function scaleSpec(spec: CalibratedSpec, factor: number): CalibratedSpec {
   const out: CalibratedSpec = { ...spec, a: spec.a * factor, b: spec.b * factor, c: spec.c * factor, d: spec.d * factor };
   if (spec.e !== undefined) out.e = spec.e * factor;
@@ -531,6 +550,10 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
   const anchorWarmup = options.anchorWarmupSeconds ?? D.anchorWarmupSeconds;
   if (!(anchorSeconds > 0 && anchorWarmup >= 0)) throw new RangeError(`calibrate: anchorSeconds must be > 0 and anchorWarmupSeconds >= 0, got ${anchorSeconds}, ${anchorWarmup}`);
 
+  const extraBatches = [...new Set(options.anchorBatches ?? [])].filter((b) => b !== maxBatch);
+  for (const b of extraBatches) {
+    if (!(Number.isInteger(b) && b >= 1 && b < maxBatch)) throw new RangeError(`calibrate: anchorBatches must be integers in 1..${maxBatch - 1}, got ${b}`);
+  }
   const t0 = now();
   options.onProgress?.(0, agree, 'warming up (compiling pipelines)');
   await warmUp(backend, settings);
@@ -561,7 +584,7 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
     }
     const elapsed = (now() - t0) / 1000;
     const slowestRound = Math.max(...rounds.map((r) => r.seconds));
-    if (elapsed + slowestRound + anchorWarmup + anchorSeconds > maxSeconds) break;
+    if (elapsed + slowestRound + (1 + extraBatches.length) * (anchorWarmup + anchorSeconds) > maxSeconds) break;
   }
 
   const window = rounds.slice(-agree);
@@ -602,12 +625,33 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
   const anchored = (f: (r: CalibrationRound) => number) => window.map((r) => f(r) * r.anchorFactor);
   const anchoredSpread = Math.max(spreadOf(anchored((r) => r.decodeMsPerToken)), spreadOf(anchored((r) => r.prefillMsPerToken)));
   const stepTime = scaleSpec(pick.stepTime, factor);
+  const anchors: (CalibrationAnchor & { batch: number })[] = [];
+  for (const b of extraBatches) {
+    options.onProgress?.(rounds.length, rounds.length + 1, `anchor: the engine saturated at max batch ${b} for ${anchorSeconds} s`);
+    const run = await saturatedRun(backend, { maxBatch: b, seconds: anchorSeconds, warmupSeconds: anchorWarmup, now });
+    if (run.steps.length === 0) throw new Error(`calibrate: the saturated run at max batch ${b} timed no step in ${anchorSeconds} s`);
+    const q = actualAndPredicted(run.steps, stepTime);
+    const k = run.steps.length;
+    anchors.push({
+      batch: b,
+      steps: k,
+      seconds: q.actual,
+      predicted: q.predicted,
+      factor: q.actual / q.predicted,
+      meanBatch: run.steps.reduce((a, x) => a + x.batchSize, 0) / k,
+      meanStepMs: (1000 * q.actual) / k,
+      prefillSteps: run.steps.filter((x) => x.prefillTokens > 0).length,
+      fullFraction: run.steps.filter((x) => x.batchSize === b && x.queueDepth > 0).length / k,
+      wallSeconds: run.wallSeconds,
+    });
+  }
 
   const seconds = (now() - t0) / 1000;
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
   const level =
     ` Level from the engine saturated at max batch ${maxBatch}: ${n} steps (mean batch ${anchor.meanBatch.toFixed(1)}, ${anchor.meanStepMs.toFixed(1)} ms each) ` +
-    `took ${factor.toFixed(2)}× the round's prediction, so its model was scaled by that (anchored, the last ${window.length} spread ${pct(anchoredSpread)}).`;
+    `took ${factor.toFixed(2)}× the round's prediction, so its model was scaled by that (anchored, the last ${window.length} spread ${pct(anchoredSpread)}).` +
+    anchors.map((a) => ` At max batch ${a.batch}: ${a.steps} saturated steps took ${a.factor.toFixed(2)}× that model, so runs at ${a.batch} use it scaled by that.`).join('');
   const verdict = stable
     ? `${rounds.length} rounds in ${seconds.toFixed(1)} s; the last ${agree} agreed within ${pct(tolerance)} (spread ${pct(spread)}); the model's shape from the slowest of them (round ${chosen + 1}).${level}`
     : `Not stable: ${rounds.length} round${rounds.length === 1 ? '' : 's'} in ${seconds.toFixed(1)} s reached the ${maxSeconds} s limit without ${agree} agreeing within ${pct(tolerance)} ` +
@@ -622,6 +666,7 @@ export async function calibrate(backend: Backend, options: CalibrateOptions): Pr
     device: facts,
     stepTime,
     anchor,
+    ...(anchors.length ? { anchors } : {}),
     points: pick.points,
     prefill: { chunk: C, tokensPerS: (C * 1000) / prefillMs, msPerStep: prefillMs },
     rounds,

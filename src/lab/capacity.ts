@@ -12,7 +12,7 @@
 import type { Backend } from '../model/backend.js';
 import { WorkCosts, type WorkScheduler } from '../sim/work.js';
 import { CalibratedModel, type CalibratedSpec } from '../sim/step-time.js';
-import type { Calibration } from './calibrate.js';
+import { specAt, type Calibration } from './calibrate.js';
 import { LAB_PREFILL_CHUNK } from './run.js';
 
 /** Work of lab requests on this device, s. */
@@ -128,5 +128,5 @@ export function labCapacityFromSpec(spec: CalibratedSpec, facts: DeviceFacts, ma
  */
 export function labCapacity(cal: Calibration, maxBatch: number, kvFraction = 1): LabCapacity {
   if (maxBatch > cal.maxBatch) throw new RangeError(`capacity: the calibration measured up to max batch ${cal.maxBatch}; max batch ${maxBatch} needs a new one`);
-  return labCapacityFromSpec(cal.stepTime, cal.device, maxBatch, kvFraction);
+  return labCapacityFromSpec(specAt(cal, maxBatch), cal.device, maxBatch, kvFraction);
 }

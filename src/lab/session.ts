@@ -9,7 +9,7 @@
 // the same traffic per tenant and for the same time.
 import type { Backend } from '../model/backend.js';
 import type { Trace } from '../traffic/types.js';
-import { calibrate, type Calibration, type CalibrateOptions } from './calibrate.js';
+import { anchoredAt, calibrate, type Calibration, type CalibrateOptions } from './calibrate.js';
 import { labCapacity, type DeviceFacts, type LabCapacity } from './capacity.js';
 import { storeExport, type RunExport } from './export.js';
 import { RunStore, WINDOW_S, type FigureOptions, type Figures } from './metrics.js';
@@ -25,9 +25,20 @@ export function calibrationBatch(state: Pick<LabState, 'batch' | 'loadBatch'>): 
   return Math.max(state.batch, loadBatchOf(state));
 }
 
-/** A calibration that can serve `state` (measured up to its batches, on this backend kind). */
+/** The max batches below calibrationBatch whose level a state's run needs measured (anchored) on its own. */
+export function anchorBatches(state: Pick<LabState, 'batch' | 'loadBatch'>): number[] {
+  const top = calibrationBatch(state);
+  return [...new Set([state.batch, loadBatchOf(state)])].filter((b) => b < top);
+}
+
+/** A calibration that can serve `state` (measured up to its batches, each anchored, on this backend kind). */
 export function calibrationCovers(cal: Calibration | undefined, state: Pick<LabState, 'batch' | 'loadBatch'>, backend?: Backend['kind']): cal is Calibration {
-  return cal !== undefined && cal.maxBatch >= calibrationBatch(state) && (backend === undefined || cal.backend === backend);
+  return (
+    cal !== undefined &&
+    cal.maxBatch === calibrationBatch(state) &&
+    anchorBatches(state).every((b) => anchoredAt(cal, b)) &&
+    (backend === undefined || cal.backend === backend)
+  );
 }
 
 /**
@@ -210,7 +221,7 @@ export async function runSession(backend: Backend, state: LabState, o: SessionOp
   if (!calibrationCovers(calibration, state, backend.kind)) {
     const maxBatch = calibrationBatch(state);
     o.onProgress?.(`calibrating up to max batch ${maxBatch}…`);
-    calibration = await calibrate(backend, { ...o.calibrate, maxBatch });
+    calibration = await calibrate(backend, { ...o.calibrate, maxBatch, anchorBatches: anchorBatches(state) });
     measured = true;
   }
   o.onProgress?.(calibration.stability.verdict);

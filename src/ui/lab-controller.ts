@@ -18,7 +18,7 @@ import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
 import { LIMITS, type LabState } from '../lab/state.js';
 import { RunStore, type Figures, type LabSeries } from '../lab/metrics.js';
-import { calibrationBatch, calibrationCovers, figureOptionsFor, prepareRun, sloFor, type Comparison, type PreparedRun } from '../lab/session.js';
+import { anchorBatches, calibrationBatch, calibrationCovers, figureOptionsFor, prepareRun, sloFor, type Comparison, type PreparedRun } from '../lab/session.js';
 import { labCapacity } from '../lab/capacity.js';
 import { tenantDemand, type TenantDemand } from '../lab/demand.js';
 import { StepDrift, type DriftVerdict } from '../lab/drift.js';
@@ -140,6 +140,8 @@ export class LabController implements ReactiveController {
             this.calProgress = p;
             this.update();
           }),
+          false,
+          anchorBatches(state),
         );
         this.calProgress = undefined;
       }

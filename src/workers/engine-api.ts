@@ -76,7 +76,7 @@ export interface EngineWorkerApi {
    * calibrate.ts). Cached per loaded model: when the stored calibration already measured
    * maxBatch (it went up to it or beyond) it is returned as is, unless `fresh`.
    */
-  calibrate(maxBatch: number, onProgress?: (p: CalibrationProgress) => void, fresh?: boolean): Promise<Calibration>;
+  calibrate(maxBatch: number, onProgress?: (p: CalibrationProgress) => void, fresh?: boolean, anchorBatches?: number[]): Promise<Calibration>;
   /** Starts a run (ending any previous one); batches stream to onMetrics every ~250 ms. */
   startLab(config: LabEngineConfig, onMetrics: (b: MetricsBatch) => void): Promise<LabRunInfo>;
   /** A tenant's request port (transfer it): requests arriving on it go to the current run. */

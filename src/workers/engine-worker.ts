@@ -7,7 +7,7 @@
 // the run streams MetricsBatches (transferred column arrays) to the page every ~250 ms.
 import * as Comlink from 'comlink';
 import type { CalibrationProgress, EngineInfo, EngineWorkerApi, LoadOptions, LoadProgress, ModelSource } from './engine-api.js';
-import { calibrate, type Calibration } from '../lab/calibrate.js';
+import { anchoredAt, calibrate, type Calibration } from '../lab/calibrate.js';
 import { LabRun, type LabEngineConfig } from '../lab/run.js';
 import { batchBuffers, type MetricsBatch, type TenantRequestMessage } from '../lab/protocol.js';
 import { acquireGpu, adapterLabel, GpuUnavailableError, type GpuContext } from '../gpu/device.js';
@@ -144,13 +144,15 @@ const api: EngineWorkerApi = {
     abort?.abort();
   },
 
-  async calibrate(maxBatch: number, onProgress?: (p: CalibrationProgress) => void, fresh = false): Promise<Calibration> {
+  async calibrate(maxBatch: number, onProgress?: (p: CalibrationProgress) => void, fresh = false, anchorBatches: number[] = []): Promise<Calibration> {
     const b = ready();
-    if (!fresh && calibration && calibration.points.some((q) => q.batch === maxBatch)) return calibration;
+    const c = calibration;
+    if (!fresh && c && c.maxBatch === maxBatch && anchorBatches.every((x) => anchoredAt(c, x))) return c;
     await endLab();
     abort?.abort();
     calibration = await calibrate(b, {
       maxBatch,
+      anchorBatches,
       onProgress: onProgress ? (done, total, what) => void onProgress({ done, total, what }) : undefined,
     });
     return calibration;

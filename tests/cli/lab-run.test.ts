@@ -63,7 +63,7 @@ describe('lab run settings', () => {
     await expect(runLabRun(['--calibration', file('other.json', '{"format":"x"}')], neverOpen)).rejects.toThrow(/no lab calibration in it \(missing backend, maxBatch, device, stepTime, stability\)/);
     // pooled-8 runs at max batch 16: a calibration up to 8 cannot set its capacity; moving the run to batch 8 makes it usable.
     const small = file('small.json', JSON.stringify({ format: 'multiplex-lab-run', calibration: cal }));
-    await expect(runLabRun(['--calibration', small], neverOpen)).rejects.toThrow(/measured up to max batch 8; this run needs 16/);
+    await expect(runLabRun(['--calibration', small], neverOpen)).rejects.toThrow(/measured up to max batch 8 \(levels at max batch 8\); this run needs max batch 16/);
     await expect(runLabRun(['--calibration', small, '--set', 'batch=8'], neverOpen)).rejects.toThrow(/the model must not be opened/);
   });
 });

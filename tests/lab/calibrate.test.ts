@@ -6,10 +6,12 @@ import { describe, expect, it } from 'vitest';
 import {
   CALIBRATION_DEFAULTS,
   actualAndPredicted,
+  anchoredAt,
   calibrate,
   calibrationBatches,
   saturatedRun,
   scaleSpec,
+  specAt,
   spreadOf,
   tokensPerSAt,
   type Calibration,
@@ -185,6 +187,28 @@ describe('anchor: the engine saturated', () => {
     // Without the extra cost the fit is already right and the anchor leaves it alone.
     const plain = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
     expect((await calibrate(plain, { maxBatch: 16, now: plain.now })).anchor!.factor).toBeCloseTo(1, 9);
+  });
+
+  it('anchors each other max batch a session runs at its own level (anchorBatches), so a run at batch 1 is not priced at batch 16\'s', async () => {
+    const fake = new FakeBackend(SWIFTSHADER_LIKE, { maxSequences: 16 });
+    fake.mixedFactor = 1.6;
+    const cal = await calibrate(fake, { maxBatch: 16, anchorBatches: [1], now: fake.now });
+    expect(anchoredAt(cal, 16) && anchoredAt(cal, 1)).toBe(true);
+    expect(anchoredAt(cal, 8)).toBe(false);
+    const one = cal.anchors![0]!;
+    expect(one.batch).toBe(1);
+    expect(one.fullFraction).toBeGreaterThanOrEqual(0.95);
+    expect(cal.stability.verdict).toMatch(/At max batch 1: \d+ saturated steps took [\d.]+× that model/);
+    const fresh = await saturatedRun(fake, { maxBatch: 1, seconds: 3, warmupSeconds: 0.5, now: fake.now, seed: 9 });
+    const own = actualAndPredicted(fresh.steps, specAt(cal, 1));
+    const carried = actualAndPredicted(fresh.steps, cal.stepTime);
+    // batch 16's level (set by its mixed steps) misprices batch 1's steps; batch 1's own does not.
+    expect(Math.abs(own.actual / own.predicted - 1)).toBeLessThan(0.03);
+    expect(Math.abs(carried.actual / carried.predicted - 1)).toBeGreaterThan(0.03);
+    expect(labCapacity(cal, 1).spec.b).toBeCloseTo(specAt(cal, 1).b, 15);
+    expect(labCapacity(cal, 1).spec.b).toBeCloseTo(cal.stepTime.b * one.factor, 15);
+    expect(specAt(cal, 16)).toBe(cal.stepTime);
+    await expect(calibrate(fake, { maxBatch: 16, anchorBatches: [0], now: fake.now })).rejects.toThrow(/anchorBatches must be integers in 1..15, got 0/);
   });
 
   it('keeps 2 × max batch waiting, times only after the warm-up, and frees the sequences', async () => {

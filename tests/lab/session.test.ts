@@ -40,7 +40,11 @@ describe('lab session: prepare', () => {
   it('calibrates up to the larger of the run\'s batch and the load\'s', () => {
     expect(calibrationBatch(presetState('no-batching'))).toBe(16);
     expect(calibrationBatch({ batch: 4, loadBatch: 'run' })).toBe(4);
-    expect(calibrationCovers(cal, presetState('no-batching'), 'cpu')).toBe(true);
+    // no-batching runs at max batch 1 with its load set at 16: it needs a level measured at 1 too.
+    expect(calibrationCovers(cal, presetState('no-batching'), 'cpu')).toBe(false);
+    const withOne = { ...cal, anchors: [{ ...cal.anchor!, batch: 1, factor: 1.3 }] };
+    expect(calibrationCovers(withOne, presetState('no-batching'), 'cpu')).toBe(true);
+    expect(calibrationCovers(cal, { batch: 8, loadBatch: 'run' })).toBe(false);
     expect(calibrationCovers(cal, { batch: 32, loadBatch: 'run' })).toBe(false);
     expect(calibrationCovers(cal, presetState('pooled-8'), 'gpu')).toBe(false);
     expect(() => prepareRun({ ...presetState('pooled-8'), batch: 24 }, cal, model)).toThrow(/measured up to max batch 16; max batch 24 needs a new one/);
