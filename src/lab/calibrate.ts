@@ -17,7 +17,8 @@
 // Stopping rule: rounds repeat until the last `agree` rounds (default 3) agree within `tolerance`
 // (default 5%) on both figures the lab's load rests on: the decode cost per token at maxBatch and
 // the prefill cost per token of a full chunk (capacity.ts WorkCosts at the lab's scheduler), or
-// until one more round would pass `maxSeconds` (default 20). The estimate is conservative: the fit
+// until one more round, with the anchors after it, would pass `maxSeconds` (default 30: the
+// anchors at max batch and at 1 take ~9 s of it, leaving room for three rounds on a slow device). The estimate is conservative: the fit
 // of the slowest of the last `agree` rounds (the most work for the lab's reference request), so a
 // lucky quiet moment cannot inflate capacity and overload every preset. Rounds that never agree
 // (a busy machine) give the upper median round of all: there the slowest is a stall as often as
@@ -170,7 +171,7 @@ export interface CalibrateOptions {
   /** Rounds that must agree (default 3), within this fraction (default 0.05). */
   agree?: number;
   tolerance?: number;
-  /** No round starts that would end, with the anchor after it, past this many seconds from the start (default 20). */
+  /** No round starts that would end, with the anchors after it, past this many seconds from the start (default 30). */
   maxSeconds?: number;
   /** Timed seconds of the anchor's saturated run (default 4: the anchor sets the level, so it gets the steps to average out step-to-step noise), after `anchorWarmupSeconds` untimed (default 0.5). */
   anchorSeconds?: number;
@@ -182,7 +183,7 @@ export interface CalibrateOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 20, anchorSeconds: 4, anchorWarmupSeconds: 0.5 } as const;
+export const CALIBRATION_DEFAULTS = { promptTokens: 8, prefillChunk: 48, minSteps: 4, minSeconds: 0.2, agree: 3, tolerance: 0.05, maxSeconds: 30, anchorSeconds: 4, anchorWarmupSeconds: 0.5 } as const;
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);

@@ -31,6 +31,16 @@ export function anchorBatches(state: Pick<LabState, 'batch' | 'loadBatch'>): num
   return [...new Set([state.batch, loadBatchOf(state)])].filter((b) => b < top);
 }
 
+/**
+ * The batches a calibration for `state` anchors besides its top one: those the state needs, and
+ * max batch 1 always (what "no batching" costs), so that one calibration serves every preset and
+ * switching between them replays the same traffic.
+ */
+export function calibrationAnchors(state: Pick<LabState, 'batch' | 'loadBatch'>): number[] {
+  const top = calibrationBatch(state);
+  return [...new Set([1, ...anchorBatches(state)])].filter((b) => b < top);
+}
+
 /** A calibration that can serve `state` (measured up to its batches, each anchored, on this backend kind). */
 export function calibrationCovers(cal: Calibration | undefined, state: Pick<LabState, 'batch' | 'loadBatch'>, backend?: Backend['kind']): cal is Calibration {
   return (
@@ -221,7 +231,7 @@ export async function runSession(backend: Backend, state: LabState, o: SessionOp
   if (!calibrationCovers(calibration, state, backend.kind)) {
     const maxBatch = calibrationBatch(state);
     o.onProgress?.(`calibrating up to max batch ${maxBatch}…`);
-    calibration = await calibrate(backend, { ...o.calibrate, maxBatch, anchorBatches: anchorBatches(state) });
+    calibration = await calibrate(backend, { ...o.calibrate, maxBatch, anchorBatches: calibrationAnchors(state) });
     measured = true;
   }
   o.onProgress?.(calibration.stability.verdict);

@@ -18,7 +18,7 @@ import { parseTraceAuto } from '../traffic/auto.js';
 import type { Trace } from '../traffic/types.js';
 import { LIMITS, type LabState } from '../lab/state.js';
 import { RunStore, type Figures, type LabSeries } from '../lab/metrics.js';
-import { anchorBatches, calibrationBatch, calibrationCovers, figureOptionsFor, prepareRun, sloFor, type Comparison, type PreparedRun } from '../lab/session.js';
+import { calibrationAnchors, calibrationBatch, calibrationCovers, figureOptionsFor, prepareRun, sloFor, type Comparison, type PreparedRun } from '../lab/session.js';
 import { labCapacity } from '../lab/capacity.js';
 import { tenantDemand, type TenantDemand } from '../lab/demand.js';
 import { StepDrift, type DriftVerdict } from '../lab/drift.js';
@@ -141,7 +141,7 @@ export class LabController implements ReactiveController {
             this.update();
           }),
           false,
-          anchorBatches(state),
+          calibrationAnchors(state),
         );
         this.calProgress = undefined;
       }

@@ -1,7 +1,8 @@
 // Each preset's lesson, through `lab run` (finding 8), on this machine's GPU in Node: Dawn
 // (SwiftShader where there is no GPU), or the CPU reference when Dawn finds no adapter (the output
 // says which). Fixed SLOs (TTFT 2 s, TPOT 0.5 s) and wide margins, short runs; one calibration
-// serves all three runs (the command reuses a calibration that covers the next run). 'solo'
+// serves all three runs (the command reuses a calibration that covers the next run: it anchors
+// max batch 1 as well as 16). 'solo'
 // project: nothing else shares the cores while it measures.
 // - pooled-8 (ρ 0.4 in total): the queue stays bounded and the SLO is met;
 // - overload (ρ 1.6): capacity utilization passes 85%, and p99 TTFT (the waiting requests at their

@@ -3,7 +3,7 @@
 // capacity for its figures, SLOs, and the settings refused before a run starts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { calibrate, type Calibration } from '../../src/lab/calibrate.js';
-import { calibrationBatch, calibrationCovers, prepareRun, runNotes, startProblems } from '../../src/lab/session.js';
+import { calibrationAnchors, calibrationBatch, calibrationCovers, prepareRun, runNotes, startProblems } from '../../src/lab/session.js';
 import { presetState } from '../../src/lab/state.js';
 import type { Trace } from '../../src/traffic/types.js';
 import { FakeBackend, SWIFTSHADER_LIKE } from './fake-backend.js';
@@ -45,6 +45,11 @@ describe('lab session: prepare', () => {
     const withOne = { ...cal, anchors: [{ ...cal.anchor!, batch: 1, factor: 1.3 }] };
     expect(calibrationCovers(withOne, presetState('no-batching'), 'cpu')).toBe(true);
     expect(calibrationCovers(cal, { batch: 8, loadBatch: 'run' })).toBe(false);
+    // One calibration serves every preset: it anchors max batch 1 besides the top batch.
+    expect(calibrationAnchors(presetState('pooled-8'))).toEqual([1]);
+    expect(calibrationAnchors(presetState('no-batching'))).toEqual([1]);
+    expect(calibrationAnchors({ batch: 1, loadBatch: 'run' })).toEqual([]);
+    expect(calibrationAnchors({ batch: 4, loadBatch: 8 })).toEqual([1, 4]);
     expect(calibrationCovers(cal, { batch: 32, loadBatch: 'run' })).toBe(false);
     expect(calibrationCovers(cal, presetState('pooled-8'), 'gpu')).toBe(false);
     expect(() => prepareRun({ ...presetState('pooled-8'), batch: 24 }, cal, model)).toThrow(/measured up to max batch 16; max batch 24 needs a new one/);
