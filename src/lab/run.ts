@@ -187,7 +187,9 @@ export class LabRun {
 
   /** Queues a tenant's request (dropped, and counted, after the run ended or when malformed). */
   submit(m: TenantRequestMessage): void {
-    if (this.ended) return;
+    // A request that comes at or after the run's end is not part of the run (the end is noticed on
+    // the next flush tick, which a long step can delay).
+    if (this.ended || this.clock.now() >= this.config.durationS) return;
     if (m?.type !== 'request' || !(m.prompt instanceof Uint32Array) || !Number.isInteger(m.tenant) || !Number.isInteger(m.maxOutputTokens)) {
       this.bad('not a request message');
       return;

@@ -178,6 +178,17 @@ describe('a live run on the CPU reference backend', () => {
     expect(recomputedWithOutput).toBeGreaterThan(0);
   });
 
+  it('takes no request that comes at or after the run\'s end, though the end is only noticed at the next flush', async () => {
+    const { run, store } = labRun({ maxBatch: 2, policy: 'fcfs', preemption: 'recompute', durationS: 0.2, flushMs: 1000 }, { work, price: 1, slo: {} });
+    run.start();
+    run.submit({ type: 'request', tenant: 0, prompt: prompt(0, 4), maxOutputTokens: 2 });
+    while (run.clock.now() < 0.2) await sleep(20);
+    expect(run.done).toBe(false); // the flush tick has not come yet
+    run.submit({ type: 'request', tenant: 0, prompt: prompt(1, 4), maxOutputTokens: 2 });
+    await run.finished;
+    expect(store.requestList()).toHaveLength(1);
+  });
+
   it('reports the requests still waiting at the end; the attainments differ by exactly those past the TTFT SLO (finding 2)', async () => {
     const slo = { ttft: 0.25, tpot: 1 };
     // Overloaded: 40 requests of 40 tokens at once, two at a time (thousands of steps), for 1 s.
