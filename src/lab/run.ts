@@ -180,6 +180,11 @@ export class LabRun {
     return this.ended;
   }
 
+  /** Run time after which the run ends and takes no more requests, s. */
+  get durationS(): number {
+    return this.config.durationS;
+  }
+
   start(): void {
     this.runLoop();
     this.timer = setInterval(() => this.tick(), this.config.flushMs ?? 250);

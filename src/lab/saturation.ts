@@ -147,7 +147,8 @@ export function closedLoop(run: LabRun, request: (i: number) => TenantRequestMes
   const state = { submitted: 0, error: undefined as string | undefined, stopped: false };
   const topUp = (): boolean => {
     const target = waiting + Math.max(0, run.info.maxBatch - s.runningCount);
-    while (!run.done && s.queueDepth < target) {
+    // A run past its end takes no more requests (LabRun.submit): nothing left to keep full.
+    while (!run.done && run.clock.now() < run.durationS && s.queueDepth < target) {
       const before = s.queueDepth;
       run.submit(request(state.submitted++));
       if (s.queueDepth <= before) {
