@@ -1,39 +1,13 @@
-// Calibration: what this device can do with this model, measured before a run, as the simulator's
-// calibrated step-time model (src/sim/step-time.ts: busy = a + b·decode + c·prefill + d·context
-// + e·[prefills]), so that the lab's capacity (capacity.ts) is in the fleet view's unit of work.
-//
-// First one untimed step of each shape (pipelines compile on first use). Then a round measures,
-// on fresh sequences:
-// - decode at batch 1, 2, 4, ... up to maxBatch at short contexts (their prompts set up in one
-//   untimed step; per point one untimed step, then at least minSteps and minSeconds of timed ones);
-// - prefill: the short prompts, a chunk's worth of them per step, and a full chunk alone;
-// - the long sequences prefilled to about half the context, then decode with only them, and at
-//   maxBatch with them among short ones: the context term is told apart from the per-token one
-//   at the batch the lab runs.
-// Every decode point and every prefill shape enters the fit once per timed step, at the median of
-// its steps (so one step slowed by another process or a GC does not move it) and its mean shape;
-// calibrateStepTime (src/sim/calibrate.ts) fits the round.
-//
-// Stopping rule: rounds repeat until the last `agree` rounds (default 3) agree within `tolerance`
-// (default 5%) on both figures the lab's load rests on: the decode cost per token at maxBatch and
-// the prefill cost per token of a full chunk (capacity.ts WorkCosts at the lab's scheduler), or
-// until one more round, with the anchors after it, would pass `maxSeconds` (default 30: the
-// anchors at max batch and at 1 take ~9 s of it, leaving room for three rounds on a slow device). The estimate is conservative: the fit
-// of the slowest of the last `agree` rounds (the most work for the lab's reference request), so a
-// lucky quiet moment cannot inflate capacity and overload every preset. Rounds that never agree
-// (a busy machine) give the upper median round of all: there the slowest is a stall as often as
-// the fastest is luck, and a stall taken for capacity would keep `overload` from overloading. The
-// result says how many rounds ran, their spread, whether they agreed, and which round was taken.
-//
-// Anchor: the rounds give the model's shape (relative costs of decode, prefill, context), not its
-// level: a round times a few steps of each shape (medians), while capacity is what the engine does
-// flat out, mean step times included. So calibration ends with a short saturated run of the real
-// Engine at maxBatch (the scheduler settings a LabRun uses: capacity.ts labScheduler), fed by a
-// closed loop that keeps at least 2 × maxBatch requests waiting, of the lab's reference request
-// shape (traffic.ts lengthsFor around REFERENCE_REQUEST, lognormal); after an untimed warm-up the
-// fitted model is scaled by factor = Σ (end − start) of the timed steps ÷ Σ its prediction of them,
-// so that it predicts their total exactly. The time limit keeps room for the anchor (its last step
-// may end past the limit by that one step).
+// Calibration: this device's cost of a step, as the simulator's calibrated step-time model
+// (src/sim/step-time.ts), so that the lab's capacity (capacity.ts) is in the fleet view's unit of work.
+// - Rounds: decode at batch 1, 2, 4, ... maxBatch at short and long contexts, prefill, and prefills
+//   beside decodes; each shape enters calibrateStepTime at the median of its timed steps.
+// - Stopping rule: until the last `agree` rounds agree within `tolerance` on decode and prefill cost
+//   per token, or one more round (with the anchors after it) would pass `maxSeconds`. Agreeing
+//   rounds give the slowest (conservative); rounds that never agree give the upper median.
+// - Anchors: the rounds set the model's shape; its level comes from the real Engine saturated at
+//   maxBatch (and at each of `anchorBatches`), closed loop, the model scaled so it predicts those
+//   steps' total wall time (the commit messages say why).
 import { Engine } from '../engine/engine.js';
 import type { Backend, StepEntry } from '../model/backend.js';
 import type { StepRecord } from '../metrics/records.js';
